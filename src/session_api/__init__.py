@@ -1,0 +1,1 @@
+"""Session API: coaching sessions within each coachee's monthly allowance."""

@@ -1,0 +1,35 @@
+"""Dependencies, as `Annotated` aliases the routers declare."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from session_api.auth import Principal, TokenVerifier
+from session_api.errors import Unauthorized
+from session_api.services.context import Context
+
+_bearer = HTTPBearer(auto_error=False, description="A JWT with `sub`, `role` and `exp`.")
+
+
+def get_context(request: Request) -> Context:
+    """The services' context built in the lifespan."""
+    context: Context = request.app.state.context
+    return context
+
+
+def get_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The verified caller; 401 without a valid bearer token."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized("Send 'Authorization: Bearer <token>'.")
+    verifier: TokenVerifier = request.app.state.token_verifier
+    return verifier.verify(credentials.credentials)
+
+
+ContextDep = Annotated[Context, Depends(get_context)]
+PrincipalDep = Annotated[Principal, Depends(get_principal)]

@@ -1,0 +1,139 @@
+"""RFC 9457 problem responses: one handler for every error, and their OpenAPI declarations."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from session_api.api.schemas.common import Problem
+from session_api.errors import DomainError, ServiceUnavailable, ValidationProblem
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+log = logging.getLogger("session_api")
+
+# PostgreSQL states worth a retry by the client: serialization failure, deadlock, too many
+# connections, shutting down; SQLite answers "database is locked" after its busy timeout.
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "53300", "57P01", "57P03"})
+
+
+def problem_response(
+    status: int, code: str, title: str, detail: str, **extensions: Any
+) -> JSONResponse:
+    """A problem+json answer; `type` is a stable URN per code."""
+    body = {
+        "type": f"urn:session-api:problem:{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        **jsonable_encoder(extensions),
+    }
+    headers = {"Retry-After": "1"} if status == 503 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def _from_domain(error: DomainError) -> JSONResponse:
+    return problem_response(error.status, error.code, error.title, error.detail, **error.extensions)
+
+
+async def _domain_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, DomainError)
+    return _from_domain(error)
+
+
+async def _validation_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    errors = [
+        {"loc": list(item.get("loc", ())), "msg": item.get("msg", ""), "type": item.get("type")}
+        for item in error.errors()
+    ]
+    first = errors[0] if errors else {"loc": [], "msg": "invalid"}
+    where = ".".join(str(part) for part in first["loc"] if part != "body") or "request"
+    detail = f"{where}: {first['msg']}" + (
+        f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    )
+    return _from_domain(ValidationProblem(detail, errors=errors))
+
+
+async def _http_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, StarletteHTTPException)
+    if error.status_code == 404:
+        return problem_response(404, "not_found", "Not found", "No such resource or route.")
+    if error.status_code == 405:
+        return problem_response(
+            405, "method_not_allowed", "Method not allowed", "This route does not take that method."
+        )
+    return problem_response(error.status_code, "http_error", "HTTP error", str(error.detail))
+
+
+async def _database_error(_request: Request, error: Exception) -> JSONResponse:
+    sqlstate = getattr(getattr(error, "orig", None), "sqlstate", None)
+    message = str(getattr(error, "orig", error))
+    if isinstance(error, PoolTimeoutError) or (
+        isinstance(error, DBAPIError)
+        and (
+            error.connection_invalidated
+            or sqlstate in RETRYABLE_SQLSTATES
+            or "database is locked" in message
+        )
+    ):
+        log.warning("database busy or unreachable: %s", message)
+        return _from_domain(ServiceUnavailable("The database is busy; retry in a moment."))
+    return await _unexpected(_request, error)
+
+
+async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+    log.exception("unexpected failure on %s %s", request.method, request.url.path, exc_info=error)
+    return problem_response(
+        500, "internal_error", "Internal error", "Something went wrong on our side; it was logged."
+    )
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Route every failure, expected or not, to a problem+json answer."""
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(PoolTimeoutError, _database_error)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+_DESCRIPTIONS = {
+    401: "No or bad bearer token (`unauthorized`).",
+    403: "The caller may see this but not do this (`forbidden`).",
+    404: "Unknown, malformed or another tenant's id (`not_found`).",
+    409: "Refused by a rule of the domain.",
+    412: "`If-Match` names an older version (`precondition_failed`).",
+    422: "The request is not valid.",
+    503: "The database is busy or unreachable; retry (`service_unavailable`).",
+}
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """Declare a route's error answers; 401, 422 and 503 are declared on every route."""
+    declared = sorted({*statuses, 401, 422, 503})
+    return {
+        status: {"model": Problem, "description": _DESCRIPTIONS.get(status, "A problem.")}
+        for status in declared
+    }
+
+
+def as_problem_media_type(schema: dict[str, Any]) -> dict[str, Any]:
+    """Rewrite every declared 4xx/5xx body in an OpenAPI document to problem+json."""
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            for status, response in operation.get("responses", {}).items():
+                if str(status)[0] in "45" and "content" in response:
+                    content = response["content"]
+                    body = content.pop("application/json", None) or next(iter(content.values()))
+                    response["content"] = {PROBLEM_MEDIA_TYPE: body}
+    return schema

@@ -1,0 +1,49 @@
+"""`/v1/coaches`."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from session_api.api.deps import ContextDep, PrincipalDep
+from session_api.api.paging import Cursor, Limit, decode_id_cursor, page_by_id
+from session_api.api.problems import problems
+from session_api.api.schemas.common import Page
+from session_api.api.schemas.people import CoachCreate, CoachRead, CoachUpdate
+from session_api.services import access, catalog
+
+router = APIRouter(prefix="/v1/coaches", tags=["coaches"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, responses=problems(403))
+async def create_coach(body: CoachCreate, ctx: ContextDep, principal: PrincipalDep) -> CoachRead:
+    """Create a coach (admins)."""
+    coach = await catalog.create_coach(ctx, principal, body.model_dump())
+    return CoachRead.model_validate(coach)
+
+
+@router.get("", responses=problems())
+async def list_coaches(
+    ctx: ContextDep, principal: PrincipalDep, limit: Limit = 50, cursor: Cursor = None
+) -> Page[CoachRead]:
+    """Coaches the caller may see, by id."""
+    rows = await catalog.list_coaches(ctx, principal, after=decode_id_cursor(cursor), limit=limit)
+    items, next_cursor = page_by_id(rows, limit, CoachRead.model_validate)
+    return Page(items=items, next_cursor=next_cursor)
+
+
+@router.get("/{coach_id}", responses=problems(404))
+async def get_coach(coach_id: str, ctx: ContextDep, principal: PrincipalDep) -> CoachRead:
+    """One coach."""
+    coach = await catalog.get_coach(ctx, principal, access.parse_id("coach", coach_id))
+    return CoachRead.model_validate(coach)
+
+
+@router.patch("/{coach_id}", responses=problems(403, 404))
+async def update_coach(
+    coach_id: str, body: CoachUpdate, ctx: ContextDep, principal: PrincipalDep
+) -> CoachRead:
+    """Change a coach (admins)."""
+    coach = await catalog.update_coach(
+        ctx, principal, access.parse_id("coach", coach_id), body.model_dump(exclude_unset=True)
+    )
+    return CoachRead.model_validate(coach)

@@ -1,0 +1,40 @@
+"""Liveness and readiness for ops."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from session_api.api.deps import ContextDep
+from session_api.api.schemas.common import Problem
+from session_api.db.engine import ping
+from session_api.errors import ServiceUnavailable
+
+router = APIRouter(tags=["ops"])
+
+
+class Health(BaseModel):
+    """The service's state."""
+
+    status: str
+
+
+@router.get("/healthz")
+async def healthz() -> Health:
+    """The process is up."""
+    return Health(status="ok")
+
+
+@router.get(
+    "/readyz",
+    responses={503: {"model": Problem, "description": "The database cannot be reached."}},
+)
+async def readyz(ctx: ContextDep) -> Health:
+    """The database answers."""
+    try:
+        await ping(ctx.engine)
+    except Exception as error:
+        raise ServiceUnavailable(
+            f"The database cannot be reached ({type(error).__name__})."
+        ) from error
+    return Health(status="ready")

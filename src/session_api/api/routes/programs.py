@@ -1,0 +1,51 @@
+"""`/v1/programs`."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from session_api.api.deps import ContextDep, PrincipalDep
+from session_api.api.paging import Cursor, Limit, decode_id_cursor, page_by_id
+from session_api.api.problems import problems
+from session_api.api.schemas.common import Page
+from session_api.api.schemas.programs import ProgramCreate, ProgramRead, ProgramUpdate
+from session_api.services import access, catalog
+
+router = APIRouter(prefix="/v1/programs", tags=["programs"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, responses=problems(403))
+async def create_program(
+    body: ProgramCreate, ctx: ContextDep, principal: PrincipalDep
+) -> ProgramRead:
+    """Create a program (admins)."""
+    program = await catalog.create_program(ctx, principal, body.model_dump())
+    return ProgramRead.model_validate(program)
+
+
+@router.get("", responses=problems())
+async def list_programs(
+    ctx: ContextDep, principal: PrincipalDep, limit: Limit = 50, cursor: Cursor = None
+) -> Page[ProgramRead]:
+    """Programs the caller may see, by id."""
+    rows = await catalog.list_programs(ctx, principal, after=decode_id_cursor(cursor), limit=limit)
+    items, next_cursor = page_by_id(rows, limit, ProgramRead.model_validate)
+    return Page(items=items, next_cursor=next_cursor)
+
+
+@router.get("/{program_id}", responses=problems(404))
+async def get_program(program_id: str, ctx: ContextDep, principal: PrincipalDep) -> ProgramRead:
+    """One program."""
+    program = await catalog.get_program(ctx, principal, access.parse_id("program", program_id))
+    return ProgramRead.model_validate(program)
+
+
+@router.patch("/{program_id}", responses=problems(403, 404))
+async def update_program(
+    program_id: str, body: ProgramUpdate, ctx: ContextDep, principal: PrincipalDep
+) -> ProgramRead:
+    """Change a program (admins); lowering the monthly limit never cancels anything."""
+    program = await catalog.update_program(
+        ctx, principal, access.parse_id("program", program_id), body.model_dump(exclude_unset=True)
+    )
+    return ProgramRead.model_validate(program)

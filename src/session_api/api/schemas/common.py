@@ -1,0 +1,97 @@
+"""Types every schema shares: checked text, time zones, problems, pages."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from functools import cache
+from typing import Annotated, Any, Generic, TypeVar
+from zoneinfo import available_timezones
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_ANY_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _no_control_characters(text: str) -> str:
+    if _CONTROL.search(text):
+        raise ValueError("control characters other than newline and tab are not allowed")
+    return text
+
+
+def _single_line(text: str) -> str:
+    if _ANY_CONTROL.search(text):
+        raise ValueError("control characters are not allowed")
+    return text
+
+
+@cache
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def _known_zone(name: str) -> str:
+    if name not in _zones():
+        raise ValueError(f"{name!r} is not an IANA time zone name (e.g. 'Europe/Berlin')")
+    return name
+
+
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(_single_line),
+]
+LongText = Annotated[str, Field(max_length=2000), AfterValidator(_no_control_characters)]
+TimeZoneName = Annotated[str, Field(examples=["Europe/Berlin"]), AfterValidator(_known_zone)]
+# Offsets are required: a naive date-time names no instant.
+Instant = AwareDatetime
+
+
+class InputModel(BaseModel):
+    """A request body: unknown fields are refused rather than silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class OutputModel(BaseModel):
+    """A response body, read from repository rows."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem; extra members carry the facts of the refusal."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(examples=["urn:session-api:problem:monthly_limit_reached"])
+    title: str
+    status: int
+    detail: str
+    code: str = Field(examples=["monthly_limit_reached"])
+    instance: str | None = None
+
+
+ItemT = TypeVar("ItemT")
+
+
+class Page(BaseModel, Generic[ItemT]):
+    """One page of a list; `next_cursor` is null on the last page."""
+
+    items: list[ItemT]
+    next_cursor: str | None
+
+
+class ItemList(BaseModel, Generic[ItemT]):
+    """A list that fits in one answer."""
+
+    items: list[ItemT]
+
+
+def utc(value: datetime) -> datetime:
+    """The same instant in UTC (answers always carry UTC)."""
+    return value.astimezone(UTC)
+
+
+JsonDict = dict[str, Any]

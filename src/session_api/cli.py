@@ -1,0 +1,130 @@
+"""`session-api serve | migrate | token | openapi`: the operator's entry points."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import sys
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+
+import uvicorn
+from pydantic import ValidationError
+
+from session_api.auth import Role, issue_token
+from session_api.config import MIN_SECRET_BYTES, Settings
+from session_api.db import migrations
+from session_api.db.engine import build_engine
+from session_api.main import create_app
+
+_TTL = re.compile(r"^(\d+)([smhd]?)$")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as error:
+        messages = "; ".join(
+            str(item["msg"]).removeprefix("Value error, ") for item in error.errors()
+        )
+        sys.exit(f"session-api: configuration refused: {messages}")
+
+
+def _ttl(text: str) -> timedelta:
+    match = _TTL.match(text)
+    if match is None:
+        raise argparse.ArgumentTypeError("use seconds or a number with s, m, h or d (e.g. 12h)")
+    return timedelta(seconds=int(match[1]) * _UNITS[match[2]])
+
+
+async def _pending_revision(settings: Settings) -> str | None:
+    engine = build_engine(settings.database_url)
+    try:
+        current = await migrations.current_revision(engine)
+    finally:
+        await engine.dispose()
+    head = migrations.head_revision(settings.database_url)
+    return None if current == head else f"database is at {current}, the code needs {head}"
+
+
+def serve(args: argparse.Namespace) -> None:
+    """Run the API; the embedded SQLite file is migrated, PostgreSQL must already be."""
+    settings = _settings()
+    if settings.is_sqlite:
+        migrations.upgrade(settings.database_url)
+    elif (pending := asyncio.run(_pending_revision(settings))) is not None:
+        sys.exit(f"session-api: refusing to start: {pending}; run 'session-api migrate' first")
+    uvicorn.run(
+        "session_api.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        proxy_headers=False,
+    )
+
+
+def migrate(_args: argparse.Namespace) -> None:
+    """Apply the Alembic migrations to the configured database."""
+    settings = _settings()
+    migrations.upgrade(settings.database_url)
+    print(f"session-api: migrated to {migrations.head_revision(settings.database_url)}")  # noqa: T201
+
+
+def token(args: argparse.Namespace) -> None:
+    """Print a signed JWT for a role (a coach's or coachee's `--sub` is their id)."""
+    settings = _settings()
+    role = Role(args.role)
+    if role is not Role.ADMIN and args.sub is None:
+        sys.exit(f"session-api: a {role} token needs --sub with the {role}'s id")
+    private_key = Path(args.private_key_file).read_text() if args.private_key_file else None
+    subject = args.sub or "operator"
+    print(issue_token(settings, role=role, subject=subject, ttl=args.ttl, private_key=private_key))  # noqa: T201
+
+
+def openapi(args: argparse.Namespace) -> None:
+    """Write the OpenAPI document the app serves (the committed `openapi.json`)."""
+    Path(args.output).write_text(openapi_document() + "\n")
+
+
+def openapi_document() -> str:
+    """The app's OpenAPI document as stable, indented JSON."""
+    # The document does not depend on configuration; any valid settings will do.
+    settings = Settings(jwt_secret="x" * MIN_SECRET_BYTES, environment="development")
+    return json.dumps(create_app(settings).openapi(), indent=2, sort_keys=False)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="session-api", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve_parser = commands.add_parser("serve", help="run the HTTP API")
+    serve_parser.add_argument("--host", default="127.0.0.1")
+    serve_parser.add_argument("--port", type=int, default=8000)
+    serve_parser.add_argument("--workers", type=int, default=1)
+    serve_parser.set_defaults(run=serve)
+
+    migrate_parser = commands.add_parser("migrate", help="apply database migrations")
+    migrate_parser.set_defaults(run=migrate)
+
+    token_parser = commands.add_parser("token", help="print a signed JWT")
+    token_parser.add_argument("--role", required=True, choices=[str(role) for role in Role])
+    token_parser.add_argument("--sub", help="subject: the coach's or coachee's id")
+    token_parser.add_argument("--ttl", type=_ttl, default=timedelta(hours=12), help="e.g. 12h")
+    token_parser.add_argument("--private-key-file", help="PEM key for asymmetric algorithms")
+    token_parser.set_defaults(run=token)
+
+    openapi_parser = commands.add_parser("openapi", help="write the OpenAPI document")
+    openapi_parser.add_argument("--output", default="openapi.json")
+    openapi_parser.set_defaults(run=openapi)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse the command line and run the chosen command."""
+    args = _parser().parse_args(argv)
+    args.run(args)

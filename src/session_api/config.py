@@ -1,0 +1,69 @@
+"""Settings from the environment (`SESSION_API_` prefix), refusing unsafe values."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./session-api.sqlite3"
+MIN_SECRET_BYTES = 32
+
+
+class Settings(BaseSettings):
+    """Everything the service reads from its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="SESSION_API_", extra="ignore")
+
+    environment: Literal["production", "development", "test"] = "production"
+    database_url: str = DEFAULT_DATABASE_URL
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+
+    jwt_secret: SecretStr | None = None
+    jwt_public_key: str | None = None
+    jwt_algorithms: tuple[str, ...] = ("HS256",)
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    mail_from: str = "Session API <sessions@localhost>"
+    mail_dir: Path = Path("./outbox-mail")
+
+    @model_validator(mode="after")
+    def _refuse_unsafe(self) -> Settings:
+        if self.jwt_public_key is None and self.jwt_secret is None:
+            raise ValueError(
+                "SESSION_API_JWT_SECRET is required (or SESSION_API_JWT_PUBLIC_KEY for RS256)"
+            )
+        secret = self.jwt_secret.get_secret_value().encode() if self.jwt_secret else None
+        if (
+            secret is not None
+            and len(secret) < MIN_SECRET_BYTES
+            and self.environment == "production"
+        ):
+            raise ValueError(
+                f"SESSION_API_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes; "
+                "set SESSION_API_ENVIRONMENT=development to allow a short one locally"
+            )
+        if self.jwt_public_key is not None and not set(self.jwt_algorithms) <= {
+            "RS256",
+            "RS384",
+            "RS512",
+            "ES256",
+        }:
+            raise ValueError(
+                "with SESSION_API_JWT_PUBLIC_KEY, SESSION_API_JWT_ALGORITHMS must be asymmetric"
+            )
+        return self
+
+    @cached_property
+    def is_sqlite(self) -> bool:
+        """Whether the database is the embedded SQLite file."""
+        return self.database_url.startswith("sqlite")

@@ -1,0 +1,266 @@
+"""Tables, declared with SQLAlchemy 2.0 `Mapped[]`; queried through Core in the repositories."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any, cast
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    Uuid,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp that only ever holds UTC instants; naive values are refused."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes never reach the database")
+        value = value.astimezone(UTC)
+        # SQLite stores text: drop the offset so every row compares as the same UTC format.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# Portable big integer primary key: SQLite only autoincrements INTEGER PRIMARY KEY.
+BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    """Base of all tables, with constraint names both databases agree on."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Timestamps:
+    """Creation and last-change instants."""
+
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+    updated_at: Mapped[datetime] = mapped_column(default=_now, onupdate=_now)
+
+
+class Program(Timestamps, Base):
+    """A coaching program: how many sessions a month, how long, between which dates."""
+
+    __tablename__ = "programs"
+    __table_args__ = (
+        CheckConstraint("sessions_per_month BETWEEN 1 AND 31", name="sessions_per_month"),
+        CheckConstraint("session_minutes BETWEEN 15 AND 240", name="session_minutes"),
+        CheckConstraint("late_cancel_hours >= 0", name="late_cancel_hours"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(200))
+    sessions_per_month: Mapped[int] = mapped_column(Integer)
+    session_minutes: Mapped[int] = mapped_column(Integer, default=60)
+    starts_on: Mapped[date | None] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
+    late_cancel_hours: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Coach(Timestamps, Base):
+    """A coach, with weekly availability and date overrides kept as one JSON document."""
+
+    __tablename__ = "coaches"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320))
+    timezone: Mapped[str] = mapped_column(String(64))
+    availability: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class Coachee(Timestamps, Base):
+    """A person being coached, enrolled in one program with one coach."""
+
+    __tablename__ = "coachees"
+    __table_args__ = (
+        CheckConstraint("status IN ('active', 'paused', 'ended')", name="status"),
+        Index(None, "coach_id", "status", "name"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320))
+    timezone: Mapped[str] = mapped_column(String(64))
+    program_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("programs.id"), index=True)
+    coach_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("coaches.id"))
+    status: Mapped[str] = mapped_column(String(16), default="active")
+
+
+class Session(Timestamps, Base):
+    """One coaching session; `month` is its calendar month in the coachee's time zone."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('requested', 'scheduled', 'completed', 'no_show', "
+            "'late_cancelled', 'cancelled')",
+            name="status",
+        ),
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        # Monthly usage and "Session N of M": the sessions of one coachee in one month, in order.
+        Index(None, "coachee_id", "month", "starts_at", "id"),
+        # Coach views, calendars and the coach's overlap check.
+        Index(None, "coach_id", "starts_at", "id"),
+        # The coachee's overlap check and next session.
+        Index(None, "coachee_id", "starts_at"),
+        # The all-future view, keyset paged by (starts_at, id).
+        Index(None, "starts_at", "id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    coachee_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("coachees.id"))
+    coach_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("coaches.id"))
+    starts_at: Mapped[datetime] = mapped_column()
+    ends_at: Mapped[datetime] = mapped_column()
+    month: Mapped[str] = mapped_column(String(7))
+    status: Mapped[str] = mapped_column(String(16))
+    created_by: Mapped[str] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(Text)
+    cancelled_by: Mapped[str | None] = mapped_column(String(100))
+    cancelled_at: Mapped[datetime | None] = mapped_column()
+    cancel_message: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    # The iCalendar SEQUENCE: rises on every reschedule and cancel.
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SessionHistory(Base):
+    """Who changed a session, when, from what to what."""
+
+    __tablename__ = "session_history"
+    __table_args__ = (Index(None, "session_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sessions.id"))
+    at: Mapped[datetime] = mapped_column()
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str | None] = mapped_column(String(16))
+    from_starts_at: Mapped[datetime | None] = mapped_column()
+    from_ends_at: Mapped[datetime | None] = mapped_column()
+    to_starts_at: Mapped[datetime | None] = mapped_column()
+    to_ends_at: Mapped[datetime | None] = mapped_column()
+    message: Mapped[str | None] = mapped_column(Text)
+    override_availability: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Event(Base):
+    """A domain event, written in the same transaction as the change (the outbox)."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index(None, "session_id"),)
+
+    # The feed's order and cursor.
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    # Stable id consumers deduplicate by (webhook-id, e-mail Message-ID).
+    event_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True, default=uuid.uuid4)
+    type: Mapped[str] = mapped_column(String(40))
+    session_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    coachee_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    occurred_at: Mapped[datetime] = mapped_column()
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class Delivery(Base):
+    """One event's delivery to one destination (an e-mail recipient or a webhook)."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        CheckConstraint("state IN ('pending', 'delivered', 'failed')", name="state"),
+        Index(None, "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    destination: Mapped[str] = mapped_column(String(400))
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[datetime | None] = mapped_column()
+
+
+class WebhookSubscription(Timestamps, Base):
+    """A URL that receives signed event payloads."""
+
+    __tablename__ = "webhook_subscriptions"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    url: Mapped[str] = mapped_column(String(2000))
+    secret: Mapped[str] = mapped_column(String(200))
+    event_types: Mapped[list[str] | None] = mapped_column(JSON)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class IdempotencyRecord(Base):
+    """The first answer to a write request, replayed for retries with the same key."""
+
+    __tablename__ = "idempotency_records"
+
+    principal: Mapped[str] = mapped_column(String(100), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response_body: Mapped[str] = mapped_column(Text)
+    response_headers: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=_now, index=True)
+
+
+def table_of(model: type[Base]) -> Table:
+    """A model's table, typed for Core queries."""
+    return cast(Table, model.__table__)
+
+
+programs = table_of(Program)
+coaches = table_of(Coach)
+coachees = table_of(Coachee)
+sessions = table_of(Session)
+session_history = table_of(SessionHistory)
+events = table_of(Event)
+deliveries = table_of(Delivery)
+webhook_subscriptions = table_of(WebhookSubscription)
+idempotency_records = table_of(IdempotencyRecord)

@@ -1,0 +1,50 @@
+"""What every repository shares: a connection, insert-returning and keyset pages by id."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Row, Table, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+
+class Repository:
+    """Queries of one table, run on the unit of work's connection."""
+
+    table: Table
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def get(self, id_: uuid.UUID, *, for_update: bool = False) -> Row[Any] | None:
+        """The row with this id, optionally locked until the transaction ends."""
+        query = select(self.table).where(self.table.c.id == id_)
+        if for_update:
+            query = query.with_for_update()
+        return (await self._connection.execute(query)).one_or_none()
+
+    async def add(self, values: dict[str, Any]) -> Row[Any]:
+        """Insert one row and return it as stored."""
+        query = insert(self.table).values(**values).returning(*self.table.c)
+        return (await self._connection.execute(query)).one()
+
+    async def change(self, id_: uuid.UUID, values: dict[str, Any]) -> Row[Any] | None:
+        """Update one row and return it as stored (None when it does not exist)."""
+        query = (
+            update(self.table)
+            .where(self.table.c.id == id_)
+            .values(**values)
+            .returning(*self.table.c)
+        )
+        return (await self._connection.execute(query)).one_or_none()
+
+    async def page(
+        self, *, after: uuid.UUID | None, limit: int, where: Sequence[Any] = ()
+    ) -> Sequence[Row[Any]]:
+        """Up to `limit + 1` rows ordered by id after a cursor (the extra row means 'more')."""
+        query = select(self.table).where(*where).order_by(self.table.c.id).limit(limit + 1)
+        if after is not None:
+            query = query.where(self.table.c.id > after)
+        return (await self._connection.execute(query)).all()

@@ -1,0 +1,68 @@
+"""One transaction per use case: it rolls back unless the service commits it."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from session_api.db.engine import SQLITE_BEGIN
+from session_api.db.repositories.coachees import CoacheeRepository
+from session_api.db.repositories.coaches import CoachRepository
+from session_api.db.repositories.programs import ProgramRepository
+from session_api.db.repositories.sessions import SessionRepository
+
+
+class UnitOfWork:
+    """A connection in one transaction, with the repositories that work inside it."""
+
+    programs: ProgramRepository
+    coaches: CoachRepository
+    coachees: CoacheeRepository
+    sessions: SessionRepository
+
+    def __init__(self, engine: AsyncEngine, *, write: bool) -> None:
+        self._engine = engine
+        self._write = write
+        self._connection: AsyncConnection | None = None
+
+    async def __aenter__(self) -> Self:
+        connection = await self._engine.connect()
+        if self._write and self._engine.dialect.name == "sqlite":
+            connection = await connection.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
+        try:
+            await connection.begin()
+        except BaseException:
+            await connection.close()
+            raise
+        self._connection = connection
+        self.programs = ProgramRepository(connection)
+        self.coaches = CoachRepository(connection)
+        self.coachees = CoacheeRepository(connection)
+        self.sessions = SessionRepository(connection)
+        return self
+
+    @property
+    def connection(self) -> AsyncConnection:
+        """The open connection (for repositories added by later use cases)."""
+        assert self._connection is not None, "the unit of work is not entered"
+        return self._connection
+
+    async def commit(self) -> None:
+        """Make the use case's changes durable; called once, before the response is built."""
+        await self.connection.commit()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        connection = self.connection
+        self._connection = None
+        try:
+            if connection.in_transaction():
+                await connection.rollback()
+        finally:
+            await connection.close()

@@ -1,0 +1,1 @@
+"""Pure, synchronous rules: months, quota, default slot, availability."""

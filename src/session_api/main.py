@@ -1,0 +1,76 @@
+"""The application factory: the lifespan owns the engine; routers and problem handlers attach."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
+
+from session_api.api.problems import as_problem_media_type, install_problem_handlers
+from session_api.api.routes import coachees, coaches, health, programs
+from session_api.auth import TokenVerifier
+from session_api.config import Settings
+from session_api.db.engine import build_engine
+from session_api.services.context import Context, utc_now
+
+DESCRIPTION = """\
+Schedules coaching sessions between coaches and coachees, within each coachee's monthly allowance.
+
+* Every error is an RFC 9457 `application/problem+json` document with a stable `code`.
+* Instants are RFC 3339 with an offset; answers are in UTC. Months are `YYYY-MM` in the
+  coachee's time zone.
+* Paged lists answer `{items, next_cursor}`; pass `next_cursor` back as `cursor`.
+* A malformed id in a path answers 404, like an unknown one; another tenant's resource is 404 too.
+"""
+
+
+def _operation_id(route: APIRoute) -> str:
+    return route.name
+
+
+def create_app(
+    settings: Settings | None = None, *, clock: Callable[[], datetime] = utc_now
+) -> FastAPI:
+    """Build the app; the database engine is created when the app starts, not at import."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = build_engine(settings.database_url, pool_size=settings.database_pool_size)
+        app.state.context = Context(engine=engine, clock=clock)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Session API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        generate_unique_id_function=_operation_id,
+    )
+    app.state.settings = settings
+    app.state.token_verifier = TokenVerifier(settings)
+    install_problem_handlers(app)
+    for module in (health, programs, coaches, coachees):
+        app.include_router(module.router)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            app.openapi_schema = as_problem_media_type(schema)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

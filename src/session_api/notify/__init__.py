@@ -1,0 +1,1 @@
+"""Outbox relay, e-mail with iCalendar invites, webhooks."""

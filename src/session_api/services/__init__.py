@@ -1,0 +1,1 @@
+"""Use cases: load, decide through the domain, save, commit once."""

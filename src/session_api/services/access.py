@@ -1,0 +1,67 @@
+"""Who may see what (SPEC §2): another tenant's resource is 404, never 403."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import Row
+
+from session_api.auth import Principal, Role
+from session_api.db.unit_of_work import UnitOfWork
+from session_api.errors import NotFound
+
+
+def not_found(kind: str, id_: object) -> NotFound:
+    """The one answer for unknown and invisible resources alike."""
+    return NotFound(f"No {kind} with id {id_} exists.")
+
+
+def parse_id(kind: str, raw: str) -> uuid.UUID:
+    """A path id; a malformed one is as unknown as a missing one."""
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise not_found(kind, raw) from None
+
+
+async def visible_coachee(
+    uow: UnitOfWork, principal: Principal, coachee_id: uuid.UUID, *, for_update: bool = False
+) -> Row[Any]:
+    """The coachee if the caller may see it: admins all, coaches theirs, coachees themselves."""
+    if principal.role is Role.COACHEE and principal.person_id() != coachee_id:
+        raise not_found("coachee", coachee_id)
+    coachee = await uow.coachees.get(coachee_id, for_update=for_update)
+    if coachee is None or (
+        principal.role is Role.COACH and coachee.coach_id != principal.person_id()
+    ):
+        raise not_found("coachee", coachee_id)
+    return coachee
+
+
+async def visible_coach(
+    uow: UnitOfWork, principal: Principal, coach_id: uuid.UUID, *, for_update: bool = False
+) -> Row[Any]:
+    """The coach if the caller may see it: admins all, coaches themselves, coachees theirs."""
+    if principal.role is Role.COACH and principal.person_id() != coach_id:
+        raise not_found("coach", coach_id)
+    if principal.role is Role.COACHEE:
+        coachee = await uow.coachees.get(principal.person_id())
+        if coachee is None or coachee.coach_id != coach_id:
+            raise not_found("coach", coach_id)
+    coach = await uow.coaches.get(coach_id, for_update=for_update)
+    if coach is None:
+        raise not_found("coach", coach_id)
+    return coach
+
+
+async def visible_program(uow: UnitOfWork, principal: Principal, program_id: uuid.UUID) -> Row[Any]:
+    """The program if the caller may see it: admins and coaches all, coachees their own."""
+    if principal.role is Role.COACHEE:
+        coachee = await uow.coachees.get(principal.person_id())
+        if coachee is None or coachee.program_id != program_id:
+            raise not_found("program", program_id)
+    program = await uow.programs.get(program_id)
+    if program is None:
+        raise not_found("program", program_id)
+    return program

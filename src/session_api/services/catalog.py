@@ -1,0 +1,175 @@
+"""Programs, coaches and coachees: the records sessions hang on."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Row
+
+from session_api.auth import Principal, Role
+from session_api.db.unit_of_work import UnitOfWork
+from session_api.domain.months import month_of
+from session_api.errors import Forbidden, ValidationProblem
+from session_api.services import access
+from session_api.services.context import Context
+
+EMPTY_AVAILABILITY: dict[str, Any] = {"weekly": [], "overrides": []}
+# What a coach may change on their own coachees; enrolment stays with admins.
+COACH_EDITABLE_COACHEE_FIELDS = frozenset({"name", "email", "timezone", "status"})
+
+
+async def create_program(ctx: Context, principal: Principal, values: dict[str, Any]) -> Row[Any]:
+    """Create a program (admins only)."""
+    principal.require_admin()
+    async with ctx.writing() as uow:
+        program = await uow.programs.add(values)
+        await uow.commit()
+    return program
+
+
+async def get_program(ctx: Context, principal: Principal, program_id: uuid.UUID) -> Row[Any]:
+    """One program the caller may see."""
+    async with ctx.reading() as uow:
+        return await access.visible_program(uow, principal, program_id)
+
+
+async def list_programs(
+    ctx: Context, principal: Principal, *, after: uuid.UUID | None, limit: int
+) -> Sequence[Row[Any]]:
+    """Programs by id: all for admins and coaches, their own for a coachee."""
+    async with ctx.reading() as uow:
+        where = []
+        if principal.role is Role.COACHEE:
+            coachee = await uow.coachees.get(principal.person_id())
+            where.append(uow.programs.table.c.id == (coachee.program_id if coachee else None))
+        return await uow.programs.page(after=after, limit=limit, where=where)
+
+
+async def update_program(
+    ctx: Context, principal: Principal, program_id: uuid.UUID, changes: dict[str, Any]
+) -> Row[Any]:
+    """Change a program; lowering the monthly limit never cancels anything."""
+    _refuse_nulls(changes, ("name", "sessions_per_month", "session_minutes", "late_cancel_hours"))
+    async with ctx.writing() as uow:
+        program = await access.visible_program(uow, principal, program_id)
+        principal.require_admin()
+        starts_on = changes.get("starts_on", program.starts_on)
+        ends_on = changes.get("ends_on", program.ends_on)
+        if starts_on and ends_on and ends_on < starts_on:
+            raise ValidationProblem("ends_on must not be before starts_on.")
+        updated = await uow.programs.change(program_id, changes)
+        assert updated is not None
+        await uow.commit()
+    return updated
+
+
+async def create_coach(ctx: Context, principal: Principal, values: dict[str, Any]) -> Row[Any]:
+    """Create a coach with no availability yet (admins only)."""
+    principal.require_admin()
+    async with ctx.writing() as uow:
+        coach = await uow.coaches.add({**values, "availability": EMPTY_AVAILABILITY})
+        await uow.commit()
+    return coach
+
+
+async def get_coach(ctx: Context, principal: Principal, coach_id: uuid.UUID) -> Row[Any]:
+    """One coach the caller may see."""
+    async with ctx.reading() as uow:
+        return await access.visible_coach(uow, principal, coach_id)
+
+
+async def list_coaches(
+    ctx: Context, principal: Principal, *, after: uuid.UUID | None, limit: int
+) -> Sequence[Row[Any]]:
+    """Coaches by id: all for admins; a coach sees themselves, a coachee their coach."""
+    async with ctx.reading() as uow:
+        column = uow.coaches.table.c.id
+        where = []
+        if principal.role is Role.COACH:
+            where.append(column == principal.person_id())
+        elif principal.role is Role.COACHEE:
+            coachee = await uow.coachees.get(principal.person_id())
+            where.append(column == (coachee.coach_id if coachee else None))
+        return await uow.coaches.page(after=after, limit=limit, where=where)
+
+
+async def update_coach(
+    ctx: Context, principal: Principal, coach_id: uuid.UUID, changes: dict[str, Any]
+) -> Row[Any]:
+    """Change a coach's name, e-mail or time zone (admins only)."""
+    _refuse_nulls(changes, tuple(changes))
+    async with ctx.writing() as uow:
+        await access.visible_coach(uow, principal, coach_id)
+        principal.require_admin()
+        updated = await uow.coaches.change(coach_id, changes)
+        assert updated is not None
+        await uow.commit()
+    return updated
+
+
+async def create_coachee(ctx: Context, principal: Principal, values: dict[str, Any]) -> Row[Any]:
+    """Enrol a coachee in a program with a coach (admins only)."""
+    principal.require_admin()
+    async with ctx.writing() as uow:
+        await _ensure_references(uow, values)
+        coachee = await uow.coachees.add(values)
+        await uow.commit()
+    return coachee
+
+
+async def get_coachee(ctx: Context, principal: Principal, coachee_id: uuid.UUID) -> Row[Any]:
+    """One coachee the caller may see."""
+    async with ctx.reading() as uow:
+        return await access.visible_coachee(uow, principal, coachee_id)
+
+
+async def list_coachees(
+    ctx: Context, principal: Principal, *, after: uuid.UUID | None, limit: int
+) -> Sequence[Row[Any]]:
+    """Coachees by id: all for admins, a coach's own, a coachee themselves."""
+    async with ctx.reading() as uow:
+        table = uow.coachees.table
+        where = []
+        if principal.role is Role.COACH:
+            where.append(table.c.coach_id == principal.person_id())
+        elif principal.role is Role.COACHEE:
+            where.append(table.c.id == principal.person_id())
+        return await uow.coachees.page(after=after, limit=limit, where=where)
+
+
+async def update_coachee(
+    ctx: Context, principal: Principal, coachee_id: uuid.UUID, changes: dict[str, Any]
+) -> Row[Any]:
+    """Change a coachee; a new time zone recomputes their sessions' months in this transaction."""
+    _refuse_nulls(changes, tuple(changes))
+    async with ctx.writing() as uow:
+        coachee = await access.visible_coachee(uow, principal, coachee_id, for_update=True)
+        if principal.role is Role.COACHEE or (
+            principal.role is Role.COACH and not changes.keys() <= COACH_EDITABLE_COACHEE_FIELDS
+        ):
+            raise Forbidden("Only an admin may change this coachee's enrolment.")
+        await _ensure_references(uow, changes)
+        updated = await uow.coachees.change(coachee_id, changes)
+        assert updated is not None
+        if updated.timezone != coachee.timezone:
+            zone = ZoneInfo(updated.timezone)
+            starts = await uow.sessions.starts_of_coachee(coachee_id)
+            await uow.sessions.set_months((id_, month_of(at, zone)) for id_, at in starts)
+        await uow.commit()
+    return updated
+
+
+def _refuse_nulls(changes: dict[str, Any], fields: tuple[str, ...]) -> None:
+    for field in fields:
+        if field in changes and changes[field] is None:
+            raise ValidationProblem(f"{field} cannot be null.")
+
+
+async def _ensure_references(uow: UnitOfWork, values: dict[str, Any]) -> None:
+    if "program_id" in values and await uow.programs.get(values["program_id"]) is None:
+        raise ValidationProblem(f"program_id {values['program_id']} names no program.")
+    if "coach_id" in values and await uow.coaches.get(values["coach_id"]) is None:
+        raise ValidationProblem(f"coach_id {values['coach_id']} names no coach.")

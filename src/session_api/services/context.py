@@ -1,0 +1,36 @@
+"""What every use case gets: the database to open units of work on, and the clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from session_api.db.unit_of_work import UnitOfWork
+
+
+def utc_now() -> datetime:
+    """The current instant in UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Context:
+    """The engine (built in the app's lifespan, never at import) and a replaceable clock."""
+
+    engine: AsyncEngine
+    clock: Callable[[], datetime] = field(default=utc_now)
+
+    def reading(self) -> UnitOfWork:
+        """A read-only unit of work."""
+        return UnitOfWork(self.engine, write=False)
+
+    def writing(self) -> UnitOfWork:
+        """A unit of work that writes; on SQLite it holds the write lock from its first step."""
+        return UnitOfWork(self.engine, write=True)
+
+    def now(self) -> datetime:
+        """The current instant, from the clock."""
+        return self.clock()

@@ -1,0 +1,94 @@
+"""Test helpers: a settable clock, tokens and factories that go through the public API."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import jwt
+
+JWT_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
+ADMIN = "admin"
+
+
+@dataclass
+class Clock:
+    """The service's clock, set by each test."""
+
+    instant: datetime = field(default_factory=lambda: datetime(2026, 11, 20, 12, tzinfo=UTC))
+
+    def __call__(self) -> datetime:
+        return self.instant
+
+
+def token(
+    role: str, sub: str = "ops", *, ttl: timedelta = timedelta(hours=1), **claims: Any
+) -> str:
+    """A token signed with the test secret."""
+    now = datetime.now(UTC)
+    body = {"sub": sub, "role": role, "iat": now, "exp": now + ttl, **claims}
+    return jwt.encode(body, JWT_SECRET, algorithm="HS256")
+
+
+def auth(role: str = ADMIN, sub: str | uuid.UUID = "ops") -> dict[str, str]:
+    """Headers for a caller."""
+    return {"Authorization": f"Bearer {token(role, str(sub))}"}
+
+
+def as_coach(coach: dict[str, Any]) -> dict[str, str]:
+    """Headers for a coach created by a factory."""
+    return auth("coach", coach["id"])
+
+
+def as_coachee(coachee: dict[str, Any]) -> dict[str, str]:
+    """Headers for a coachee created by a factory."""
+    return auth("coachee", coachee["id"])
+
+
+def created(response: httpx.Response) -> dict[str, Any]:
+    """The body of a 201, failing loudly with the problem otherwise."""
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+class Factory:
+    """Makes programs, coaches and coachees through the API, as an admin would."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+
+    async def program(self, **fields: Any) -> dict[str, Any]:
+        body = {"name": "Leadership", "sessions_per_month": 2, "session_minutes": 60, **fields}
+        return created(await self.client.post("/v1/programs", json=body, headers=auth()))
+
+    async def coach(self, **fields: Any) -> dict[str, Any]:
+        body = {
+            "name": "Carla Coach",
+            "email": f"carla-{uuid.uuid4().hex[:8]}@example.com",
+            "timezone": "Europe/Berlin",
+            **fields,
+        }
+        return created(await self.client.post("/v1/coaches", json=body, headers=auth()))
+
+    async def coachee(
+        self,
+        *,
+        program: dict[str, Any] | None = None,
+        coach: dict[str, Any] | None = None,
+        **fields: Any,
+    ) -> dict[str, Any]:
+        program = program or await self.program()
+        coach = coach or await self.coach()
+        body = {
+            "name": "Maia",
+            "email": f"maia-{uuid.uuid4().hex[:8]}@example.com",
+            "timezone": "Europe/Berlin",
+            "program_id": program["id"],
+            "coach_id": coach["id"],
+            **fields,
+        }
+        return created(await self.client.post("/v1/coachees", json=body, headers=auth()))
