@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from session_api.errors import ValidationProblem
 
+# [0-9], not \d: \d also matches other scripts' digits, which int() would then accept.
 _MONTH_PATTERN = re.compile(r"([0-9]{4})-([0-9]{2})")
 _MONTH_NAMES = (
     "January",
@@ -25,7 +26,7 @@ _MONTH_NAMES = (
 )
 _FIRST_INDEX = 1 * 12
 _LAST_INDEX = 9999 * 12 + 11
-LAST_MONTH = "9999-12"
+LAST_MONTH = "9999-12"  # datetime stops at year 9999, so open-ended searches stop here too
 
 
 def parse_month(text: str) -> str:

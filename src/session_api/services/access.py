@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
-
-from sqlalchemy import Row
 
 from session_api.auth import Principal, Role
+from session_api.db.repositories.base import AnyRow
 from session_api.db.unit_of_work import UnitOfWork
 from session_api.errors import NotFound
 
@@ -27,7 +25,7 @@ def parse_id(kind: str, raw: str) -> uuid.UUID:
 
 async def visible_coachee(
     uow: UnitOfWork, principal: Principal, coachee_id: uuid.UUID, *, for_update: bool = False
-) -> Row[Any]:
+) -> AnyRow:
     """The coachee if the caller may see it: admins all, coaches theirs, coachees themselves."""
     if principal.role is Role.COACHEE and principal.person_id() != coachee_id:
         raise not_found("coachee", coachee_id)
@@ -41,7 +39,7 @@ async def visible_coachee(
 
 async def visible_coach(
     uow: UnitOfWork, principal: Principal, coach_id: uuid.UUID, *, for_update: bool = False
-) -> Row[Any]:
+) -> AnyRow:
     """The coach if the caller may see it: admins all, coaches themselves, coachees theirs."""
     if principal.role is Role.COACH and principal.person_id() != coach_id:
         raise not_found("coach", coach_id)
@@ -55,7 +53,7 @@ async def visible_coach(
     return coach
 
 
-async def visible_program(uow: UnitOfWork, principal: Principal, program_id: uuid.UUID) -> Row[Any]:
+async def visible_program(uow: UnitOfWork, principal: Principal, program_id: uuid.UUID) -> AnyRow:
     """The program if the caller may see it: admins and coaches all, coachees their own."""
     if principal.role is Role.COACHEE:
         coachee = await uow.coachees.get(principal.person_id())

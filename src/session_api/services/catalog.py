@@ -7,9 +7,8 @@ from collections.abc import Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Row
-
 from session_api.auth import Principal, Role
+from session_api.db.repositories.base import AnyRow
 from session_api.db.unit_of_work import UnitOfWork
 from session_api.domain.months import month_of
 from session_api.errors import Forbidden, ValidationProblem
@@ -21,7 +20,7 @@ EMPTY_AVAILABILITY: dict[str, Any] = {"weekly": [], "overrides": []}
 COACH_EDITABLE_COACHEE_FIELDS = frozenset({"name", "email", "timezone", "status"})
 
 
-async def create_program(ctx: Context, principal: Principal, values: dict[str, Any]) -> Row[Any]:
+async def create_program(ctx: Context, principal: Principal, values: dict[str, Any]) -> AnyRow:
     """Create a program (admins only)."""
     principal.require_admin()
     async with ctx.writing() as uow:
@@ -30,7 +29,7 @@ async def create_program(ctx: Context, principal: Principal, values: dict[str, A
     return program
 
 
-async def get_program(ctx: Context, principal: Principal, program_id: uuid.UUID) -> Row[Any]:
+async def get_program(ctx: Context, principal: Principal, program_id: uuid.UUID) -> AnyRow:
     """One program the caller may see."""
     async with ctx.reading() as uow:
         return await access.visible_program(uow, principal, program_id)
@@ -38,7 +37,7 @@ async def get_program(ctx: Context, principal: Principal, program_id: uuid.UUID)
 
 async def list_programs(
     ctx: Context, principal: Principal, *, after: uuid.UUID | None, limit: int
-) -> Sequence[Row[Any]]:
+) -> Sequence[AnyRow]:
     """Programs by id: all for admins and coaches, their own for a coachee."""
     async with ctx.reading() as uow:
         where = []
@@ -50,7 +49,7 @@ async def list_programs(
 
 async def update_program(
     ctx: Context, principal: Principal, program_id: uuid.UUID, changes: dict[str, Any]
-) -> Row[Any]:
+) -> AnyRow:
     """Change a program; lowering the monthly limit never cancels anything."""
     _refuse_nulls(changes, ("name", "sessions_per_month", "session_minutes", "late_cancel_hours"))
     async with ctx.writing() as uow:
@@ -66,7 +65,7 @@ async def update_program(
     return updated
 
 
-async def create_coach(ctx: Context, principal: Principal, values: dict[str, Any]) -> Row[Any]:
+async def create_coach(ctx: Context, principal: Principal, values: dict[str, Any]) -> AnyRow:
     """Create a coach with no availability yet (admins only)."""
     principal.require_admin()
     async with ctx.writing() as uow:
@@ -75,7 +74,7 @@ async def create_coach(ctx: Context, principal: Principal, values: dict[str, Any
     return coach
 
 
-async def get_coach(ctx: Context, principal: Principal, coach_id: uuid.UUID) -> Row[Any]:
+async def get_coach(ctx: Context, principal: Principal, coach_id: uuid.UUID) -> AnyRow:
     """One coach the caller may see."""
     async with ctx.reading() as uow:
         return await access.visible_coach(uow, principal, coach_id)
@@ -83,7 +82,7 @@ async def get_coach(ctx: Context, principal: Principal, coach_id: uuid.UUID) -> 
 
 async def list_coaches(
     ctx: Context, principal: Principal, *, after: uuid.UUID | None, limit: int
-) -> Sequence[Row[Any]]:
+) -> Sequence[AnyRow]:
     """Coaches by id: all for admins; a coach sees themselves, a coachee their coach."""
     async with ctx.reading() as uow:
         column = uow.coaches.table.c.id
@@ -98,7 +97,7 @@ async def list_coaches(
 
 async def update_coach(
     ctx: Context, principal: Principal, coach_id: uuid.UUID, changes: dict[str, Any]
-) -> Row[Any]:
+) -> AnyRow:
     """Change a coach's name, e-mail or time zone (admins only)."""
     _refuse_nulls(changes, tuple(changes))
     async with ctx.writing() as uow:
@@ -110,7 +109,7 @@ async def update_coach(
     return updated
 
 
-async def create_coachee(ctx: Context, principal: Principal, values: dict[str, Any]) -> Row[Any]:
+async def create_coachee(ctx: Context, principal: Principal, values: dict[str, Any]) -> AnyRow:
     """Enrol a coachee in a program with a coach (admins only)."""
     principal.require_admin()
     async with ctx.writing() as uow:
@@ -120,7 +119,7 @@ async def create_coachee(ctx: Context, principal: Principal, values: dict[str, A
     return coachee
 
 
-async def get_coachee(ctx: Context, principal: Principal, coachee_id: uuid.UUID) -> Row[Any]:
+async def get_coachee(ctx: Context, principal: Principal, coachee_id: uuid.UUID) -> AnyRow:
     """One coachee the caller may see."""
     async with ctx.reading() as uow:
         return await access.visible_coachee(uow, principal, coachee_id)
@@ -128,7 +127,7 @@ async def get_coachee(ctx: Context, principal: Principal, coachee_id: uuid.UUID)
 
 async def list_coachees(
     ctx: Context, principal: Principal, *, after: uuid.UUID | None, limit: int
-) -> Sequence[Row[Any]]:
+) -> Sequence[AnyRow]:
     """Coachees by id: all for admins, a coach's own, a coachee themselves."""
     async with ctx.reading() as uow:
         table = uow.coachees.table
@@ -142,7 +141,7 @@ async def list_coachees(
 
 async def update_coachee(
     ctx: Context, principal: Principal, coachee_id: uuid.UUID, changes: dict[str, Any]
-) -> Row[Any]:
+) -> AnyRow:
     """Change a coachee; a new time zone recomputes their sessions' months in this transaction."""
     _refuse_nulls(changes, tuple(changes))
     async with ctx.writing() as uow:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 from sqlalchemy import Row, Table, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+# A result row of any width (SQLAlchemy 2.1 types rows by their columns).
+AnyRow: TypeAlias = Row[*tuple[Any, ...]]
 
 
 class Repository:
@@ -18,19 +21,19 @@ class Repository:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
 
-    async def get(self, id_: uuid.UUID, *, for_update: bool = False) -> Row[Any] | None:
+    async def get(self, id_: uuid.UUID, *, for_update: bool = False) -> AnyRow | None:
         """The row with this id, optionally locked until the transaction ends."""
         query = select(self.table).where(self.table.c.id == id_)
         if for_update:
             query = query.with_for_update()
         return (await self._connection.execute(query)).one_or_none()
 
-    async def add(self, values: dict[str, Any]) -> Row[Any]:
+    async def add(self, values: dict[str, Any]) -> AnyRow:
         """Insert one row and return it as stored."""
         query = insert(self.table).values(**values).returning(*self.table.c)
         return (await self._connection.execute(query)).one()
 
-    async def change(self, id_: uuid.UUID, values: dict[str, Any]) -> Row[Any] | None:
+    async def change(self, id_: uuid.UUID, values: dict[str, Any]) -> AnyRow | None:
         """Update one row and return it as stored (None when it does not exist)."""
         query = (
             update(self.table)
@@ -42,7 +45,7 @@ class Repository:
 
     async def page(
         self, *, after: uuid.UUID | None, limit: int, where: Sequence[Any] = ()
-    ) -> Sequence[Row[Any]]:
+    ) -> Sequence[AnyRow]:
         """Up to `limit + 1` rows ordered by id after a cursor (the extra row means 'more')."""
         query = select(self.table).where(*where).order_by(self.table.c.id).limit(limit + 1)
         if after is not None:

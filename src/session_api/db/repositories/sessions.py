@@ -1,21 +1,242 @@
-"""Sessions."""
+"""Sessions: numbered reads, monthly usage, conflicts and writes."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import (
+    Select,
+    and_,
+    bindparam,
+    case,
+    func,
+    insert,
+    or_,
+    select,
+    tuple_,
+    update,
+)
+from sqlalchemy.orm import aliased
 
-from session_api.db.models import sessions
-from session_api.db.repositories.base import Repository
+from session_api.db.models import (
+    Session,
+    coachees,
+    coaches,
+    programs,
+    session_history,
+    sessions,
+)
+from session_api.db.repositories.base import AnyRow, Repository
+from session_api.domain.quota import COUNTING_STATUSES, OPEN_STATUSES
+
+COUNTING = sorted(COUNTING_STATUSES)
+OPEN = sorted(OPEN_STATUSES)
+
+_peer = aliased(Session, name="peer")
+_peers = _peer.__table__
+
+# "Session N of M": the rank of a counting session among its coachee's counting sessions of the
+# same month, by (starts_at, id). A correlated count served by the (coachee_id, month, starts_at,
+# id) index, so a page of sessions costs one statement whatever its size.
+SESSION_NUMBER = case(
+    (sessions.c.status == "cancelled", None),
+    else_=(
+        select(func.count())
+        .select_from(_peers)
+        .where(
+            _peers.c.coachee_id == sessions.c.coachee_id,
+            _peers.c.month == sessions.c.month,
+            _peers.c.status.in_(COUNTING),
+            tuple_(_peers.c.starts_at, _peers.c.id) <= tuple_(sessions.c.starts_at, sessions.c.id),
+        )
+        .correlate(sessions)
+        .scalar_subquery()
+    ),
+).label("session_number")
+
+
+def numbered_sessions() -> Select[*tuple[Any, ...]]:
+    """Sessions with their number, the program's M and the coachee's name (add filters)."""
+    return (
+        select(
+            *sessions.c,
+            SESSION_NUMBER,
+            programs.c.sessions_per_month,
+            coachees.c.name.label("coachee_name"),
+        )
+        .join(coachees, coachees.c.id == sessions.c.coachee_id)
+        .join(programs, programs.c.id == coachees.c.program_id)
+    )
 
 
 class SessionRepository(Repository):
     """Queries of the sessions table."""
 
     table = sessions
+
+    async def numbered(self, session_id: uuid.UUID) -> AnyRow | None:
+        """One session as the API shows it."""
+        query = numbered_sessions().where(sessions.c.id == session_id)
+        return (await self._connection.execute(query)).one_or_none()
+
+    async def lock_for_change(self, session_id: uuid.UUID) -> AnyRow | None:
+        """A session with its coachee, program and coach, locking the coachee and coach rows.
+
+        Every session write holds its coachee's lock, so the session row needs no lock of its
+        own, and locks are always taken coachee first, then coach: no deadlock between writers.
+        """
+        query = (
+            select(
+                *sessions.c,
+                coachees.c.name.label("coachee_name"),
+                coachees.c.email.label("coachee_email"),
+                coachees.c.timezone.label("coachee_timezone"),
+                coachees.c.status.label("coachee_status"),
+                coachees.c.coach_id.label("coachee_coach_id"),
+                programs.c.sessions_per_month,
+                programs.c.session_minutes,
+                programs.c.starts_on,
+                programs.c.ends_on,
+                programs.c.late_cancel_hours,
+                coaches.c.timezone.label("coach_timezone"),
+                coaches.c.availability,
+            )
+            .join(coachees, coachees.c.id == sessions.c.coachee_id)
+            .join(programs, programs.c.id == coachees.c.program_id)
+            .join(coaches, coaches.c.id == sessions.c.coach_id)
+            .where(sessions.c.id == session_id)
+            .with_for_update(of=[coachees, coaches])
+        )
+        return (await self._connection.execute(query)).one_or_none()
+
+    async def usage(self, coachee_id: uuid.UUID, month: str) -> dict[str, int]:
+        """Counts by status of one coachee's sessions in one month."""
+        query = (
+            select(sessions.c.status, func.count().label("n"))
+            .where(sessions.c.coachee_id == coachee_id, sessions.c.month == month)
+            .group_by(sessions.c.status)
+        )
+        return {row.status: row.n for row in await self._connection.execute(query)}
+
+    async def usage_by_month(
+        self, coachee_id: uuid.UUID, first_month: str, last_month: str | None = None
+    ) -> dict[str, dict[str, int]]:
+        """Counts by status for each month in [first_month, last_month] that has sessions."""
+        query = (
+            select(sessions.c.month, sessions.c.status, func.count())
+            .where(sessions.c.coachee_id == coachee_id, sessions.c.month >= first_month)
+            .group_by(sessions.c.month, sessions.c.status)
+        )
+        if last_month is not None:
+            query = query.where(sessions.c.month <= last_month)
+        result: dict[str, dict[str, int]] = {}
+        for month, status, count in await self._connection.execute(query):
+            result.setdefault(month, {})[status] = count
+        return result
+
+    async def used_by_month_for(
+        self, coachee_ids: Sequence[uuid.UUID], first_months: Mapping[uuid.UUID, str]
+    ) -> dict[uuid.UUID, dict[str, int]]:
+        """Counting sessions per month from each coachee's first month on, in one statement."""
+        if not coachee_ids:
+            return {}
+        earliest = min(first_months.values())
+        query = (
+            select(sessions.c.coachee_id, sessions.c.month, func.count())
+            .where(
+                sessions.c.coachee_id.in_(coachee_ids),
+                sessions.c.month >= earliest,
+                sessions.c.status.in_(COUNTING),
+            )
+            .group_by(sessions.c.coachee_id, sessions.c.month)
+        )
+        result: dict[uuid.UUID, dict[str, int]] = {id_: {} for id_ in coachee_ids}
+        for coachee_id, month, count in await self._connection.execute(query):
+            if month >= first_months[coachee_id]:
+                result[coachee_id][month] = count
+        return result
+
+    async def first_conflict(
+        self,
+        *,
+        coach_id: uuid.UUID,
+        coachee_id: uuid.UUID,
+        starts_at: datetime,
+        ends_at: datetime,
+        excluding: uuid.UUID | None = None,
+    ) -> AnyRow | None:
+        """An open session of the coach or the coachee that overlaps [starts_at, ends_at)."""
+        query = (
+            select(
+                sessions.c.id,
+                sessions.c.coach_id,
+                sessions.c.coachee_id,
+                sessions.c.starts_at,
+                sessions.c.ends_at,
+            )
+            .where(
+                sessions.c.status.in_(OPEN),
+                or_(sessions.c.coach_id == coach_id, sessions.c.coachee_id == coachee_id),
+                sessions.c.starts_at < ends_at,
+                sessions.c.ends_at > starts_at,
+            )
+            .order_by(sessions.c.starts_at)
+            .limit(1)
+        )
+        if excluding is not None:
+            query = query.where(sessions.c.id != excluding)
+        return (await self._connection.execute(query)).first()
+
+    async def busy_intervals(
+        self,
+        *,
+        coach_id: uuid.UUID,
+        coachee_id: uuid.UUID | None,
+        starts_at: datetime,
+        ends_at: datetime,
+    ) -> list[tuple[datetime, datetime]]:
+        """Open sessions of the coach (and the coachee) overlapping a range, as intervals."""
+        who = sessions.c.coach_id == coach_id
+        if coachee_id is not None:
+            who = or_(who, sessions.c.coachee_id == coachee_id)
+        query = (
+            select(sessions.c.starts_at, sessions.c.ends_at)
+            .where(
+                sessions.c.status.in_(OPEN),
+                who,
+                sessions.c.starts_at < ends_at,
+                sessions.c.ends_at > starts_at,
+            )
+            .order_by(sessions.c.starts_at)
+        )
+        return [(row.starts_at, row.ends_at) for row in await self._connection.execute(query)]
+
+    async def change_where_version(
+        self, session_id: uuid.UUID, version: int, values: dict[str, Any]
+    ) -> None:
+        """Update a session, bumping its version."""
+        query = (
+            update(sessions)
+            .where(and_(sessions.c.id == session_id, sessions.c.version == version))
+            .values(**values, version=version + 1)
+        )
+        await self._connection.execute(query)
+
+    async def add_history(self, entry: dict[str, Any]) -> None:
+        """Record one change of a session."""
+        await self._connection.execute(insert(session_history).values(**entry))
+
+    async def history(self, session_id: uuid.UUID) -> Sequence[AnyRow]:
+        """A session's changes, oldest first."""
+        query = (
+            select(session_history)
+            .where(session_history.c.session_id == session_id)
+            .order_by(session_history.c.id)
+        )
+        return (await self._connection.execute(query)).all()
 
     async def starts_of_coachee(
         self, coachee_id: uuid.UUID
@@ -37,3 +258,33 @@ class SessionRepository(Repository):
             .values(month=bindparam("new_month"))
         )
         await self._connection.execute(query, rows)
+
+
+class BookingRepository(Repository):
+    """The coachee, program and coach a new session is booked for, locked together."""
+
+    table = coachees
+
+    async def lock(self, coachee_id: uuid.UUID) -> AnyRow | None:
+        """The coachee with program and coach, locking coachee then coach until commit."""
+        query = (
+            select(
+                coachees.c.id.label("coachee_id"),
+                coachees.c.name.label("coachee_name"),
+                coachees.c.timezone.label("coachee_timezone"),
+                coachees.c.status.label("coachee_status"),
+                coachees.c.coach_id,
+                programs.c.sessions_per_month,
+                programs.c.session_minutes,
+                programs.c.starts_on,
+                programs.c.ends_on,
+                programs.c.late_cancel_hours,
+                coaches.c.timezone.label("coach_timezone"),
+                coaches.c.availability,
+            )
+            .join(programs, programs.c.id == coachees.c.program_id)
+            .join(coaches, coaches.c.id == coachees.c.coach_id)
+            .where(coachees.c.id == coachee_id)
+            .with_for_update(of=[coachees, coaches])
+        )
+        return (await self._connection.execute(query)).one_or_none()

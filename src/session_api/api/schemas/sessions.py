@@ -1,0 +1,176 @@
+"""Session bodies: what callers send to book and change sessions, and what they get back."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field
+
+from session_api.api.schemas.common import InputModel, Instant, LongText
+from session_api.domain.quota import SessionStatus, label
+
+DurationMinutes = Annotated[
+    int,
+    Field(ge=15, le=240, description="Length in minutes; defaults to the program's length."),
+]
+OverrideAvailability = Annotated[
+    bool,
+    Field(
+        description="Book outside the coach's availability (coach or admin only; recorded in "
+        "the history). The monthly limit and the no-overlap rule still apply."
+    ),
+]
+
+
+class NewSessionStatus(StrEnum):
+    """What a new session starts as; `completed` and `no_show` are admin backfill of the past."""
+
+    SCHEDULED = "scheduled"
+    REQUESTED = "requested"
+    COMPLETED = "completed"
+    NO_SHOW = "no_show"
+
+
+class SessionCreate(InputModel):
+    """A session to schedule, request, or (admins) record from the past."""
+
+    coachee_id: uuid.UUID
+    starts_at: Instant
+    duration_minutes: DurationMinutes | None = None
+    status: NewSessionStatus = NewSessionStatus.SCHEDULED
+    override_availability: OverrideAvailability = False
+    note: LongText | None = None
+
+
+class SessionReschedule(InputModel):
+    """A new time for a session; its duration stays unless given."""
+
+    starts_at: Instant
+    duration_minutes: DurationMinutes | None = None
+    override_availability: OverrideAvailability = False
+    message: LongText | None = None
+
+
+class SessionCancel(InputModel):
+    """Why the session is cancelled; both people see the message."""
+
+    message: Annotated[LongText, Field(min_length=1)]
+
+
+class SessionConfirm(InputModel):
+    """Confirm a requested session (coach or admin)."""
+
+    override_availability: OverrideAvailability = False
+    message: LongText | None = None
+
+
+class SessionMark(InputModel):
+    """Mark a session that has started as completed or as a no-show."""
+
+    message: LongText | None = None
+
+
+class Cancellation(BaseModel):
+    """Who cancelled, when and why."""
+
+    by: str
+    at: datetime
+    message: str | None
+
+
+class SessionRead(BaseModel):
+    """A session, numbered within its coachee's month ("Session N of M")."""
+
+    id: uuid.UUID
+    coachee_id: uuid.UUID
+    coach_id: uuid.UUID
+    starts_at: datetime
+    ends_at: datetime
+    duration_minutes: int
+    status: SessionStatus
+    month: str = Field(description="YYYY-MM of `starts_at` in the coachee's time zone.")
+    session_number: int | None = Field(description="Null once cancelled.")
+    sessions_per_month: int
+    label: str | None = Field(examples=["Session 2 of 2"])
+    created_by: str
+    note: str | None
+    cancellation: Cancellation | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Any) -> SessionRead:
+        """Build from a row of `numbered_sessions()`."""
+        number = row.session_number
+        return cls(
+            id=row.id,
+            coachee_id=row.coachee_id,
+            coach_id=row.coach_id,
+            starts_at=row.starts_at,
+            ends_at=row.ends_at,
+            duration_minutes=int((row.ends_at - row.starts_at).total_seconds() // 60),
+            status=row.status,
+            month=row.month,
+            session_number=number,
+            sessions_per_month=row.sessions_per_month,
+            label=None if number is None else label(number, row.sessions_per_month),
+            created_by=row.created_by,
+            note=row.note,
+            cancellation=None
+            if row.cancelled_at is None
+            else Cancellation(by=row.cancelled_by, at=row.cancelled_at, message=row.cancel_message),
+            version=row.version,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+
+class Moment(BaseModel):
+    """A session's time and status before or after a change."""
+
+    starts_at: datetime | None
+    ends_at: datetime | None
+    status: SessionStatus | None
+
+
+class HistoryEntry(BaseModel):
+    """One change of a session."""
+
+    at: datetime
+    actor: str = Field(examples=["coach:6a1f…"], description="`role:id` of who did it.")
+    action: str = Field(examples=["rescheduled"])
+    from_: Moment | None = Field(alias="from", serialization_alias="from")
+    to: Moment | None
+    message: str | None
+    override_availability: bool
+
+    model_config = {"populate_by_name": True}
+
+
+class MonthUsageRead(BaseModel):
+    """One month of a coachee: the limit, what is used, and counts by status."""
+
+    month: str
+    limit: int
+    used: int
+    remaining: int
+    full: bool
+    requested: int
+    scheduled: int
+    completed: int
+    no_show: int
+    late_cancelled: int
+    cancelled: int
+
+
+class DefaultSlotRead(BaseModel):
+    """Where the schedule dialog opens."""
+
+    month: str
+    session_number: int
+    sessions_per_month: int
+    label: str = Field(examples=["Session 2 of 2"])
