@@ -11,8 +11,9 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
+from session_api.api.idempotency import IdempotencyMiddleware, with_idempotency_key
 from session_api.api.problems import as_problem_media_type, install_problem_handlers
-from session_api.api.routes import coachees, coaches, health, programs
+from session_api.api.routes import coachees, coaches, health, programs, sessions
 from session_api.auth import TokenVerifier
 from session_api.config import Settings
 from session_api.db.engine import build_engine
@@ -58,7 +59,8 @@ def create_app(
     app.state.settings = settings
     app.state.token_verifier = TokenVerifier(settings)
     install_problem_handlers(app)
-    for module in (health, programs, coaches, coachees):
+    app.add_middleware(IdempotencyMiddleware)
+    for module in (health, programs, coaches, coachees, sessions):
         app.include_router(module.router)
 
     def openapi() -> dict[str, Any]:
@@ -69,7 +71,7 @@ def create_app(
                 description=app.description,
                 routes=app.routes,
             )
-            app.openapi_schema = as_problem_media_type(schema)
+            app.openapi_schema = with_idempotency_key(as_problem_media_type(schema))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

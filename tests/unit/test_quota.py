@@ -255,7 +255,7 @@ def test_transitions(action: SessionAction, status: SessionStatus) -> None:
     else:
         with pytest.raises(InvalidTransition) as refused:
             ensure_can(action, status)
-        assert refused.value.extensions == {"action": action, "status": status.value}
+        assert refused.value.extensions == {"action": action, "session_status": status.value}
 
 
 @pytest.mark.parametrize(

@@ -25,23 +25,23 @@ RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "53300", "57P01", "57P03"})
 
 
 def problem_response(
-    status: int, code: str, title: str, detail: str, **extensions: Any
+    status: int, code: str, title: str, detail: str, extensions: dict[str, Any] | None = None
 ) -> JSONResponse:
-    """A problem+json answer; `type` is a stable URN per code."""
+    """A problem+json answer; `type` is a stable URN per code; extensions never hide members."""
     body = {
+        **jsonable_encoder(extensions or {}),
         "type": f"urn:session-api:problem:{code}",
         "title": title,
         "status": status,
         "detail": detail,
         "code": code,
-        **jsonable_encoder(extensions),
     }
     headers = {"Retry-After": "1"} if status == 503 else None
     return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
 def _from_domain(error: DomainError) -> JSONResponse:
-    return problem_response(error.status, error.code, error.title, error.detail, **error.extensions)
+    return problem_response(error.status, error.code, error.title, error.detail, error.extensions)
 
 
 async def _domain_error(_request: Request, error: Exception) -> JSONResponse:

@@ -10,8 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from session_api.db.engine import SQLITE_BEGIN
 from session_api.db.repositories.coachees import CoacheeRepository
 from session_api.db.repositories.coaches import CoachRepository
+from session_api.db.repositories.events import EventRepository
+from session_api.db.repositories.idempotency import IdempotencyRepository
 from session_api.db.repositories.programs import ProgramRepository
-from session_api.db.repositories.sessions import SessionRepository
+from session_api.db.repositories.sessions import BookingRepository, SessionRepository
 
 
 class UnitOfWork:
@@ -21,6 +23,9 @@ class UnitOfWork:
     coaches: CoachRepository
     coachees: CoacheeRepository
     sessions: SessionRepository
+    bookings: BookingRepository
+    events: EventRepository
+    idempotency: IdempotencyRepository
 
     def __init__(self, engine: AsyncEngine, *, write: bool) -> None:
         self._engine = engine
@@ -41,6 +46,9 @@ class UnitOfWork:
         self.coaches = CoachRepository(connection)
         self.coachees = CoacheeRepository(connection)
         self.sessions = SessionRepository(connection)
+        self.bookings = BookingRepository(connection)
+        self.events = EventRepository(connection)
+        self.idempotency = IdempotencyRepository(connection)
         return self
 
     @property

@@ -181,7 +181,7 @@ def ensure_can(action: SessionAction, status: SessionStatus) -> None:
         raise InvalidTransition(
             f"{_STATUS_PHRASES[status]} cannot be {_PAST_PARTICIPLES[action]}.",
             action=action,
-            status=status.value,
+            session_status=status.value,
         )
 
 

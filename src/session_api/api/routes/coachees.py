@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
 
 from session_api.api.deps import ContextDep, PrincipalDep
 from session_api.api.paging import Cursor, Limit, decode_id_cursor, page_by_id
 from session_api.api.problems import problems
-from session_api.api.schemas.common import Page
+from session_api.api.schemas.common import ItemList, Page
 from session_api.api.schemas.people import CoacheeCreate, CoacheeRead, CoacheeUpdate
-from session_api.services import access, catalog
+from session_api.api.schemas.sessions import DefaultSlotRead, MonthUsageRead
+from session_api.services import access, allowance, catalog
 
 router = APIRouter(prefix="/v1/coachees", tags=["coachees"])
 
@@ -52,3 +55,55 @@ async def update_coachee(
         body.model_dump(exclude_unset=True),
     )
     return CoacheeRead.model_validate(coachee)
+
+
+MonthParam = Annotated[
+    str | None, Query(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM, inclusive.")
+]
+
+
+@router.get("/{coachee_id}/months", responses=problems(404))
+async def list_coachee_months(
+    coachee_id: str,
+    ctx: ContextDep,
+    principal: PrincipalDep,
+    from_: Annotated[MonthParam, Query(alias="from")] = None,
+    to: MonthParam = None,
+) -> ItemList[MonthUsageRead]:
+    """Usage per month in the coachee's time zone; both ends inclusive, at most 24 months.
+
+    Without `from` the range starts at the current month; without `to` it spans six months.
+    """
+    usages = await allowance.months(
+        ctx, principal, access.parse_id("coachee", coachee_id), first=from_, last=to
+    )
+    return ItemList(
+        items=[
+            MonthUsageRead(
+                month=usage.month,
+                limit=usage.limit,
+                used=usage.used,
+                remaining=usage.remaining,
+                full=usage.full,
+                **usage.as_counts(),
+            )
+            for usage in usages
+        ]
+    )
+
+
+@router.get("/{coachee_id}/default-slot", responses=problems(404))
+async def get_default_slot(
+    coachee_id: str, ctx: ContextDep, principal: PrincipalDep
+) -> DefaultSlotRead:
+    """Where the schedule dialog opens: the earliest month with room, "Session N of M".
+
+    404 `not_found` (with a detail saying so) when no month within the program has room.
+    """
+    slot = await allowance.default_slot(ctx, principal, access.parse_id("coachee", coachee_id))
+    return DefaultSlotRead(
+        month=slot.month,
+        session_number=slot.session_number,
+        sessions_per_month=slot.sessions_per_month,
+        label=slot.label,
+    )

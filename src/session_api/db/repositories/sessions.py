@@ -19,10 +19,8 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.orm import aliased
 
 from session_api.db.models import (
-    Session,
     coachees,
     coaches,
     programs,
@@ -35,8 +33,7 @@ from session_api.domain.quota import COUNTING_STATUSES, OPEN_STATUSES
 COUNTING = sorted(COUNTING_STATUSES)
 OPEN = sorted(OPEN_STATUSES)
 
-_peer = aliased(Session, name="peer")
-_peers = _peer.__table__
+_peers = sessions.alias("peer")
 
 # "Session N of M": the rank of a counting session among its coachee's counting sessions of the
 # same month, by (starts_at, id). A correlated count served by the (coachee_id, month, starts_at,
@@ -66,6 +63,7 @@ def numbered_sessions() -> Select[*tuple[Any, ...]]:
             SESSION_NUMBER,
             programs.c.sessions_per_month,
             coachees.c.name.label("coachee_name"),
+            coachees.c.coach_id.label("coachee_coach_id"),
         )
         .join(coachees, coachees.c.id == sessions.c.coachee_id)
         .join(programs, programs.c.id == coachees.c.program_id)

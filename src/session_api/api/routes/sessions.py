@@ -1,0 +1,222 @@
+"""`/v1/sessions`: book, read, move, confirm, cancel and close sessions."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Response, status
+
+from session_api.api.deps import ContextDep, PrincipalDep
+from session_api.api.problems import problems
+from session_api.api.schemas.common import ItemList
+from session_api.api.schemas.sessions import (
+    HistoryEntry,
+    Moment,
+    SessionCancel,
+    SessionConfirm,
+    SessionCreate,
+    SessionMark,
+    SessionRead,
+    SessionReschedule,
+)
+from session_api.db.repositories.base import AnyRow
+from session_api.domain.quota import SessionStatus
+from session_api.services import access, scheduling
+
+router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
+
+IfMatch = Annotated[
+    str | None,
+    Header(
+        description="The session's `ETag`; a stale one is refused with 412.",
+        max_length=200,
+    ),
+]
+_ETAG_HEADER = {"ETag": {"description": "The session's version.", "schema": {"type": "string"}}}
+
+
+def _answer(row: AnyRow, response: Response) -> SessionRead:
+    response.headers["ETag"] = scheduling.etag(row.version)
+    return SessionRead.from_row(row)
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses={**problems(403, 404, 409), 201: {"headers": _ETAG_HEADER}},
+)
+async def create_session(
+    body: SessionCreate, ctx: ContextDep, principal: PrincipalDep, response: Response
+) -> SessionRead:
+    """Schedule (default) or request a session; admins may record a past one.
+
+    Refusals: 409 `monthly_limit_reached` (with `month`, `limit`, `used`, `usage`,
+    `attempted_session_number`, `next_available_month`), 409 `time_conflict`,
+    409 `outside_availability`, 409 `coachee_inactive`, 422 `in_the_past`,
+    422 `outside_program`; a coachee sending `override_availability: true` gets 403.
+    """
+    row = await scheduling.book(
+        ctx,
+        principal,
+        coachee_id=body.coachee_id,
+        starts_at=body.starts_at,
+        duration_minutes=body.duration_minutes,
+        status=SessionStatus(body.status),
+        override_availability=body.override_availability,
+        note=body.note,
+    )
+    response.headers["Location"] = f"/v1/sessions/{row.id}"
+    return _answer(row, response)
+
+
+@router.get("/{session_id}", responses={**problems(404), 200: {"headers": _ETAG_HEADER}})
+async def get_session(
+    session_id: str, ctx: ContextDep, principal: PrincipalDep, response: Response
+) -> SessionRead:
+    """One session, with its `ETag`."""
+    row = await scheduling.get_session(ctx, principal, access.parse_id("session", session_id))
+    return _answer(row, response)
+
+
+@router.get("/{session_id}/history", responses=problems(404))
+async def get_session_history(
+    session_id: str, ctx: ContextDep, principal: PrincipalDep
+) -> ItemList[HistoryEntry]:
+    """Who did what to the session, when, from what to what, oldest first."""
+    rows = await scheduling.session_history(ctx, principal, access.parse_id("session", session_id))
+    return ItemList(
+        items=[
+            HistoryEntry(
+                at=row.at,
+                actor=row.actor,
+                action=row.action,
+                from_=None
+                if row.from_status is None
+                else Moment(
+                    starts_at=row.from_starts_at, ends_at=row.from_ends_at, status=row.from_status
+                ),
+                to=Moment(starts_at=row.to_starts_at, ends_at=row.to_ends_at, status=row.to_status),
+                message=row.message,
+                override_availability=row.override_availability,
+            )
+            for row in rows
+        ]
+    )
+
+
+_ACTION_RESPONSES = {**problems(403, 404, 409, 412), 200: {"headers": _ETAG_HEADER}}
+
+
+@router.post("/{session_id}/reschedule", responses=_ACTION_RESPONSES)
+async def reschedule_session(
+    session_id: str,
+    body: SessionReschedule,
+    ctx: ContextDep,
+    principal: PrincipalDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> SessionRead:
+    """Move a requested or scheduled session; a coach moving a requested one schedules it.
+
+    Moving within the session's own month always fits; into another month only while that
+    month has room (409 `monthly_limit_reached` otherwise).
+    """
+    row = await scheduling.reschedule(
+        ctx,
+        principal,
+        access.parse_id("session", session_id),
+        starts_at=body.starts_at,
+        duration_minutes=body.duration_minutes,
+        override_availability=body.override_availability,
+        message=body.message,
+        if_match=if_match,
+    )
+    return _answer(row, response)
+
+
+@router.post("/{session_id}/cancel", responses=_ACTION_RESPONSES)
+async def cancel_session(
+    session_id: str,
+    body: SessionCancel,
+    ctx: ContextDep,
+    principal: PrincipalDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> SessionRead:
+    """Cancel a requested or scheduled session; its place in the month is freed.
+
+    Within the program's `late_cancel_hours` before the start it becomes `late_cancelled`,
+    which keeps counting.
+    """
+    row = await scheduling.cancel(
+        ctx,
+        principal,
+        access.parse_id("session", session_id),
+        message=body.message,
+        if_match=if_match,
+    )
+    return _answer(row, response)
+
+
+@router.post("/{session_id}/confirm", responses=_ACTION_RESPONSES)
+async def confirm_session(
+    session_id: str,
+    ctx: ContextDep,
+    principal: PrincipalDep,
+    response: Response,
+    if_match: IfMatch = None,
+    body: SessionConfirm | None = None,
+) -> SessionRead:
+    """The coach (or an admin) confirms a requested session; it becomes scheduled."""
+    body = body or SessionConfirm()
+    row = await scheduling.confirm(
+        ctx,
+        principal,
+        access.parse_id("session", session_id),
+        override_availability=body.override_availability,
+        message=body.message,
+        if_match=if_match,
+    )
+    return _answer(row, response)
+
+
+@router.post("/{session_id}/complete", responses=_ACTION_RESPONSES)
+async def complete_session(
+    session_id: str,
+    ctx: ContextDep,
+    principal: PrincipalDep,
+    response: Response,
+    if_match: IfMatch = None,
+    body: SessionMark | None = None,
+) -> SessionRead:
+    """Mark a scheduled session as completed, once it has started (coach or admin)."""
+    row = await scheduling.mark(
+        ctx,
+        principal,
+        access.parse_id("session", session_id),
+        action="complete",
+        message=(body or SessionMark()).message,
+        if_match=if_match,
+    )
+    return _answer(row, response)
+
+
+@router.post("/{session_id}/no-show", responses=_ACTION_RESPONSES)
+async def mark_session_no_show(
+    session_id: str,
+    ctx: ContextDep,
+    principal: PrincipalDep,
+    response: Response,
+    if_match: IfMatch = None,
+    body: SessionMark | None = None,
+) -> SessionRead:
+    """Mark a scheduled session as a no-show, once it has started (coach or admin)."""
+    row = await scheduling.mark(
+        ctx,
+        principal,
+        access.parse_id("session", session_id),
+        action="no_show",
+        message=(body or SessionMark()).message,
+        if_match=if_match,
+    )
+    return _answer(row, response)

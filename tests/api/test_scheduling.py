@@ -1,0 +1,388 @@
+"""Scheduling through HTTP: the monthly limit, "Session N of M", transitions and history."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.scheduling_support import book, booked, open_all_week
+from tests.support import Clock, Factory, as_coach, as_coachee, auth
+
+
+@pytest.fixture
+async def maia(factory: Factory, engine: AsyncEngine) -> dict[str, Any]:
+    """Maia: 2 sessions a month, in Berlin, with a coach available every day."""
+    coach = await factory.coach()
+    await open_all_week(engine, coach["id"])
+    coachee = await factory.coachee(coach=coach, name="Maia", timezone="Europe/Berlin")
+    coachee["coach"] = coach
+    return coachee
+
+
+async def test_maia_example_end_to_end(client: httpx.AsyncClient, maia: dict[str, Any]) -> None:
+    for day in ("2026-11-02T10:00:00+01:00", "2026-11-05T10:00:00+01:00"):
+        await booked(client, maia, day, status="completed")
+    december = [
+        await booked(client, maia, "2026-12-03T10:00:00+01:00"),
+        await booked(client, maia, "2026-12-10T10:00:00+01:00"),
+    ]
+    for day in ("2027-01-07T10:00:00+01:00", "2027-01-14T10:00:00+01:00"):
+        await booked(client, maia, day)
+    february = await booked(client, maia, "2027-02-04T10:00:00+01:00", status="requested")
+    assert february["label"] == "Session 1 of 2"
+    assert [s["label"] for s in december] == ["Session 1 of 2", "Session 2 of 2"]
+
+    slot = await client.get(f"/v1/coachees/{maia['id']}/default-slot", headers=auth())
+    assert slot.json() == {
+        "month": "2027-02",
+        "session_number": 2,
+        "sessions_per_month": 2,
+        "label": "Session 2 of 2",
+    }
+
+    refused = await book(client, maia, "2026-12-17T10:00:00+01:00")
+    assert refused.status_code == 409
+    problem = refused.json()
+    assert problem["code"] == "monthly_limit_reached"
+    assert problem["month"] == "2026-12"
+    assert (problem["limit"], problem["used"], problem["attempted_session_number"]) == (2, 2, 3)
+    assert problem["next_available_month"] == "2027-02"
+    assert problem["usage"]["scheduled"] == 2
+    assert problem["detail"].startswith("Maia already has 2 of 2 sessions in December 2026")
+
+    second = december[1]["id"]
+    to_january = await client.post(
+        f"/v1/sessions/{second}/reschedule",
+        json={"starts_at": "2027-01-21T10:00:00+01:00"},
+        headers=auth(),
+    )
+    assert to_january.status_code == 409
+    assert to_january.json()["next_available_month"] == "2027-02"
+    within = await client.post(
+        f"/v1/sessions/{second}/reschedule",
+        json={"starts_at": "2026-12-20T11:00:00+01:00"},
+        headers=auth(),
+    )
+    assert within.status_code == 200, within.text
+    assert within.json()["label"] == "Session 2 of 2"
+    to_february = await client.post(
+        f"/v1/sessions/{second}/reschedule",
+        json={"starts_at": "2027-02-11T10:00:00+01:00"},
+        headers=auth(),
+    )
+    assert to_february.status_code == 200, to_february.text
+    assert (to_february.json()["month"], to_february.json()["label"]) == (
+        "2027-02",
+        "Session 2 of 2",
+    )
+
+    # December has room again: its second session left for February.
+    again = await book(client, maia, "2026-12-17T10:00:00+01:00")
+    assert again.status_code == 201
+    assert again.json()["label"] == "Session 2 of 2"
+
+
+async def test_cancel_frees_the_place(client: httpx.AsyncClient, maia: dict[str, Any]) -> None:
+    first = await booked(client, maia, "2026-12-03T10:00:00+01:00")
+    await booked(client, maia, "2026-12-10T10:00:00+01:00")
+    assert (await book(client, maia, "2026-12-17T10:00:00+01:00")).status_code == 409
+
+    cancelled = await client.post(
+        f"/v1/sessions/{first['id']}/cancel", json={"message": "Ill"}, headers=auth()
+    )
+    assert cancelled.status_code == 200
+    body = cancelled.json()
+    assert body["status"] == "cancelled"
+    assert (body["session_number"], body["label"]) == (None, None)
+    assert body["cancellation"]["message"] == "Ill"
+    assert body["cancellation"]["by"] == "admin:ops"
+    assert (await book(client, maia, "2026-12-17T10:00:00+01:00")).status_code == 201
+
+
+async def test_late_cancel_keeps_counting(
+    client: httpx.AsyncClient, factory: Factory, engine: AsyncEngine, clock: Clock
+) -> None:
+    program = await factory.program(sessions_per_month=1, late_cancel_hours=24)
+    coach = await factory.coach()
+    await open_all_week(engine, coach["id"])
+    coachee = await factory.coachee(program=program, coach=coach)
+    session = await booked(client, coachee, "2026-11-21T10:00:00+01:00")
+    clock.instant = datetime(2026, 11, 21, 1, tzinfo=UTC)
+
+    late = await client.post(
+        f"/v1/sessions/{session['id']}/cancel", json={"message": "Sorry"}, headers=auth()
+    )
+    assert late.json()["status"] == "late_cancelled"
+    assert late.json()["label"] == "Session 1 of 1"
+    refused = await book(client, coachee, "2026-11-28T10:00:00+01:00")
+    assert refused.json()["code"] == "monthly_limit_reached"
+    assert refused.json()["usage"]["late_cancelled"] == 1
+    months = await client.get(
+        f"/v1/coachees/{coachee['id']}/months",
+        params={"from": "2026-11", "to": "2026-12"},
+        headers=auth(),
+    )
+    assert months.json()["items"][0] == {
+        "month": "2026-11",
+        "limit": 1,
+        "used": 1,
+        "remaining": 0,
+        "full": True,
+        "requested": 0,
+        "scheduled": 0,
+        "completed": 0,
+        "no_show": 0,
+        "late_cancelled": 1,
+        "cancelled": 0,
+    }
+    assert months.json()["items"][1]["used"] == 0
+
+
+async def test_month_is_the_coachees_local_month(
+    client: httpx.AsyncClient, factory: Factory, engine: AsyncEngine, clock: Clock
+) -> None:
+    coach = await factory.coach(timezone="America/Los_Angeles")
+    await open_all_week(engine, coach["id"], start="00:00", end="24:00")
+    coachee = await factory.coachee(coach=coach, timezone="America/Los_Angeles")
+
+    late_evening = await booked(client, coachee, "2026-12-31T23:00:00-08:00", duration_minutes=30)
+    assert late_evening["month"] == "2026-12"
+    assert late_evening["starts_at"] == "2027-01-01T07:00:00Z"
+
+    moved = await client.patch(
+        f"/v1/coachees/{coachee['id']}", json={"timezone": "Europe/Berlin"}, headers=auth()
+    )
+    assert moved.status_code == 200
+    session = await client.get(f"/v1/sessions/{late_evening['id']}", headers=auth())
+    assert session.json()["month"] == "2027-01"
+
+
+async def test_session_numbers_follow_start_order(
+    client: httpx.AsyncClient, maia: dict[str, Any]
+) -> None:
+    later = await booked(client, maia, "2026-12-20T10:00:00+01:00")
+    earlier = await booked(client, maia, "2026-12-05T10:00:00+01:00")
+    assert earlier["label"] == "Session 1 of 2"
+    reread = await client.get(f"/v1/sessions/{later['id']}", headers=auth())
+    assert reread.json()["label"] == "Session 2 of 2"
+    assert reread.headers["etag"] == '"v1"'
+
+
+async def test_lowering_the_limit_cancels_nothing(
+    client: httpx.AsyncClient, maia: dict[str, Any]
+) -> None:
+    first = await booked(client, maia, "2026-12-03T10:00:00+01:00")
+    second = await booked(client, maia, "2026-12-10T10:00:00+01:00")
+    lowered = await client.patch(
+        f"/v1/programs/{maia['program_id']}", json={"sessions_per_month": 1}, headers=auth()
+    )
+    assert lowered.status_code == 200
+    for session in (first, second):
+        body = (await client.get(f"/v1/sessions/{session['id']}", headers=auth())).json()
+        assert body["status"] == "scheduled"
+    refused = await book(client, maia, "2026-12-17T10:00:00+01:00")
+    assert (refused.json()["used"], refused.json()["limit"]) == (2, 1)
+    # A move within the over-full month still fits: the session keeps its own place.
+    within = await client.post(
+        f"/v1/sessions/{second['id']}/reschedule",
+        json={"starts_at": "2026-12-11T10:00:00+01:00"},
+        headers=auth(),
+    )
+    assert within.status_code == 200
+    assert within.json()["label"] == "Session 2 of 1"
+
+
+@pytest.mark.parametrize(
+    ("starts_at", "code", "status"),
+    [
+        ("2026-11-19T10:00:00+01:00", "in_the_past", 422),
+        ("2026-12-03T10:00:00", "validation_error", 422),
+        ("2028-01-05T10:00:00+01:00", "outside_program", 422),
+    ],
+)
+async def test_refusals_of_time(
+    client: httpx.AsyncClient,
+    factory: Factory,
+    engine: AsyncEngine,
+    starts_at: str,
+    code: str,
+    status: int,
+) -> None:
+    program = await factory.program(starts_on="2026-11-01", ends_on="2027-12-31")
+    coach = await factory.coach()
+    await open_all_week(engine, coach["id"])
+    coachee = await factory.coachee(program=program, coach=coach)
+    response = await book(client, coachee, starts_at)
+    assert response.status_code == status, response.text
+    assert response.json()["code"] == code
+
+
+async def test_program_start_bounds_and_default_slot(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    program = await factory.program(
+        sessions_per_month=1, starts_on="2027-03-01", ends_on="2027-03-31"
+    )
+    coachee = await factory.coachee(program=program)
+    early = await book(client, coachee, "2027-02-27T10:00:00+01:00", override_availability=True)
+    assert early.json()["code"] == "outside_program"
+    slot = await client.get(f"/v1/coachees/{coachee['id']}/default-slot", headers=auth())
+    assert slot.json()["month"] == "2027-03"
+    await booked(client, coachee, "2027-03-10T10:00:00+01:00", override_availability=True)
+    none_left = await client.get(f"/v1/coachees/{coachee['id']}/default-slot", headers=auth())
+    assert none_left.status_code == 404
+    assert "no month with room" in none_left.json()["detail"]
+    refused = await book(client, coachee, "2027-03-17T10:00:00+01:00", override_availability=True)
+    assert refused.json()["next_available_month"] is None
+
+
+async def test_inactive_coachee_gets_nothing_new(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    coachee = await factory.coachee(status="paused")
+    response = await book(client, coachee, "2026-12-03T10:00:00+01:00", override_availability=True)
+    assert response.status_code == 409
+    assert response.json()["code"] == "coachee_inactive"
+
+
+async def test_request_confirm_complete(
+    client: httpx.AsyncClient, maia: dict[str, Any], clock: Clock
+) -> None:
+    requested = await book(
+        client,
+        maia,
+        "2026-12-03T10:00:00+01:00",
+        status="requested",
+        headers=as_coachee(maia),
+    )
+    assert requested.status_code == 201, requested.text
+    session = requested.json()
+    assert (session["status"], session["created_by"]) == ("requested", f"coachee:{maia['id']}")
+    path = f"/v1/sessions/{session['id']}"
+
+    by_coachee = await client.post(f"{path}/confirm", headers=as_coachee(maia))
+    assert by_coachee.status_code == 403
+    confirmed = await client.post(f"{path}/confirm", headers=as_coach(maia["coach"]))
+    assert confirmed.status_code == 200
+    assert confirmed.json()["status"] == "scheduled"
+    assert confirmed.headers["etag"] == '"v2"'
+
+    early = await client.post(f"{path}/complete", headers=as_coach(maia["coach"]))
+    assert early.status_code == 409
+    assert early.json()["code"] == "invalid_transition"
+    clock.instant = datetime(2026, 12, 3, 10, 30, tzinfo=UTC)
+    done = await client.post(f"{path}/complete", headers=as_coach(maia["coach"]))
+    assert done.json()["status"] == "completed"
+    again = await client.post(f"{path}/cancel", json={"message": "x"}, headers=auth())
+    assert again.status_code == 409
+    assert again.json()["code"] == "invalid_transition"
+
+    history = (await client.get(f"{path}/history", headers=as_coachee(maia))).json()["items"]
+    assert [entry["action"] for entry in history] == ["requested", "confirmed", "completed"]
+    assert history[0]["from"] is None
+    assert history[1]["from"]["status"] == "requested"
+    assert history[1]["to"]["status"] == "scheduled"
+    assert history[0]["actor"] == f"coachee:{maia['id']}"
+
+
+async def test_no_show_and_backfill_rules(
+    client: httpx.AsyncClient, maia: dict[str, Any], clock: Clock
+) -> None:
+    session = await booked(client, maia, "2026-11-23T10:00:00+01:00")
+    clock.instant = datetime(2026, 11, 23, 10, tzinfo=UTC)
+    marked = await client.post(
+        f"/v1/sessions/{session['id']}/no-show", headers=as_coach(maia["coach"])
+    )
+    assert marked.json()["status"] == "no_show"
+    assert marked.json()["label"] == "Session 1 of 2"
+
+    by_coach = await book(
+        client,
+        maia,
+        "2026-11-02T10:00:00+01:00",
+        status="completed",
+        headers=as_coach(maia["coach"]),
+    )
+    assert by_coach.status_code == 403
+    future = await book(client, maia, "2026-12-02T10:00:00+01:00", status="completed")
+    assert future.status_code == 422
+
+
+async def test_if_match_guards_changes(client: httpx.AsyncClient, maia: dict[str, Any]) -> None:
+    session = await booked(client, maia, "2026-12-03T10:00:00+01:00")
+    path = f"/v1/sessions/{session['id']}/reschedule"
+    body = {"starts_at": "2026-12-04T10:00:00+01:00"}
+    moved = await client.post(path, json=body, headers={**auth(), "If-Match": '"v1"'})
+    assert moved.status_code == 200
+    assert moved.headers["etag"] == '"v2"'
+    stale = await client.post(path, json=body, headers={**auth(), "If-Match": '"v1"'})
+    assert stale.status_code == 412
+    assert stale.json()["code"] == "precondition_failed"
+
+
+async def test_access_to_sessions(
+    client: httpx.AsyncClient, factory: Factory, maia: dict[str, Any]
+) -> None:
+    session = await booked(client, maia, "2026-12-03T10:00:00+01:00")
+    stranger_coach = await factory.coach()
+    stranger = await factory.coachee(coach=stranger_coach)
+    path = f"/v1/sessions/{session['id']}"
+    assert (await client.get(path, headers=as_coach(stranger_coach))).status_code == 404
+    assert (await client.get(path, headers=as_coachee(stranger))).status_code == 404
+    assert (await client.get(path, headers=as_coach(maia["coach"]))).status_code == 200
+    assert (await client.get("/v1/sessions/not-an-id", headers=auth())).status_code == 404
+    foreign = await book(
+        client, maia, "2026-12-05T10:00:00+01:00", headers=as_coach(stranger_coach)
+    )
+    assert foreign.status_code == 404
+    cancel = await client.post(
+        f"{path}/cancel", json={"message": "no"}, headers=as_coachee(stranger)
+    )
+    assert cancel.status_code == 404
+    override = await book(
+        client,
+        maia,
+        "2026-12-06T10:00:00+01:00",
+        headers=as_coachee(maia),
+        override_availability=True,
+    )
+    assert override.status_code == 403
+    assert override.json()["code"] == "forbidden"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"message": ""},
+        {"message": "x" * 2001},
+        {"message": "bell\x07"},
+        {},
+    ],
+)
+async def test_cancel_message_is_checked(
+    client: httpx.AsyncClient, maia: dict[str, Any], body: dict[str, Any]
+) -> None:
+    session = await booked(client, maia, "2026-12-03T10:00:00+01:00")
+    response = await client.post(f"/v1/sessions/{session['id']}/cancel", json=body, headers=auth())
+    assert response.status_code == 422
+    assert response.json()["code"] == "validation_error"
+
+
+async def test_overlaps_are_refused(
+    client: httpx.AsyncClient, factory: Factory, maia: dict[str, Any]
+) -> None:
+    first = await booked(client, maia, "2026-12-03T10:00:00+01:00")
+    clash = await book(client, maia, "2026-12-03T10:30:00+01:00", override_availability=True)
+    assert clash.status_code == 409
+    assert clash.json()["code"] == "time_conflict"
+    assert clash.json()["conflicting_session"]["id"] == first["id"]
+    touching = await book(client, maia, "2026-12-03T11:00:00+01:00")
+    assert touching.status_code == 201
+    other = await factory.coachee(coach=maia["coach"])
+    same_coach = await book(client, other, "2026-12-03T10:15:00+01:00", headers=as_coachee(other))
+    assert same_coach.json()["code"] == "time_conflict"
+    assert same_coach.json()["conflicting_session"]["id"] is None

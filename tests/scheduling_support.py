@@ -1,0 +1,51 @@
+"""Helpers for scheduling tests: open availability and booking through the API."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from session_api.db.models import coaches
+from tests.support import auth
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+async def open_all_week(
+    engine: AsyncEngine, coach_id: str, start: str = "06:00", end: str = "22:00"
+) -> None:
+    """Make the coach available every day between `start` and `end` (their time zone)."""
+    weekly = [{"weekday": day, "start": start, "end": end} for day in WEEKDAYS]
+    async with engine.begin() as connection:
+        await connection.execute(
+            update(coaches)
+            .where(coaches.c.id == uuid.UUID(coach_id))
+            .values(availability={"weekly": weekly, "overrides": []})
+        )
+
+
+async def book(
+    client: httpx.AsyncClient,
+    coachee: dict[str, Any],
+    starts_at: str,
+    *,
+    headers: dict[str, str] | None = None,
+    **fields: Any,
+) -> httpx.Response:
+    """POST /v1/sessions for a coachee (as an admin unless headers say otherwise)."""
+    body = {"coachee_id": coachee["id"], "starts_at": starts_at, **fields}
+    return await client.post("/v1/sessions", json=body, headers=headers or auth())
+
+
+async def booked(
+    client: httpx.AsyncClient, coachee: dict[str, Any], starts_at: str, **fields: Any
+) -> dict[str, Any]:
+    """Book and insist it worked."""
+    response = await book(client, coachee, starts_at, **fields)
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
