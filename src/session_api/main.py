@@ -13,7 +13,14 @@ from fastapi.routing import APIRoute
 
 from session_api.api.idempotency import IdempotencyMiddleware, with_idempotency_key
 from session_api.api.problems import as_problem_media_type, install_problem_handlers
-from session_api.api.routes import coachees, coaches, health, programs, sessions
+from session_api.api.routes import (
+    coachees,
+    coaches,
+    health,
+    programs,
+    sessions,
+    views,
+)
 from session_api.auth import TokenVerifier
 from session_api.config import Settings
 from session_api.db.engine import build_engine
@@ -60,7 +67,7 @@ def create_app(
     app.state.token_verifier = TokenVerifier(settings)
     install_problem_handlers(app)
     app.add_middleware(IdempotencyMiddleware)
-    for module in (health, programs, coaches, coachees, sessions):
+    for module in (health, programs, coaches, coachees, sessions, views):
         app.include_router(module.router)
 
     def openapi() -> dict[str, Any]:

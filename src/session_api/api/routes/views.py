@@ -1,0 +1,143 @@
+"""The coach's views: next sessions, all future sessions, unscheduled coachees."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+
+from session_api.api.deps import ContextDep, PrincipalDep
+from session_api.api.paging import Cursor, Limit, decode_cursor, encode_cursor
+from session_api.api.problems import problems
+from session_api.api.schemas.common import Instant, ItemList, Page
+from session_api.api.schemas.views import (
+    CoacheeSessionRead,
+    OpenSessionStatus,
+    UnscheduledCoacheeRead,
+)
+from session_api.errors import ValidationProblem
+from session_api.services import access, views
+
+router = APIRouter(tags=["views"])
+
+UNREADABLE_CURSOR = "The cursor cannot be read; start again without it."
+
+View = Annotated[
+    Literal["all-future"],
+    Query(description="Which sessions: `all-future` (every requested or scheduled session ahead)."),
+]
+CoachFilter = Annotated[uuid.UUID | None, Query(description="Only this coach's sessions.")]
+CoacheeFilter = Annotated[uuid.UUID | None, Query(description="Only this coachee's sessions.")]
+StatusFilter = Annotated[
+    OpenSessionStatus | None, Query(description="Only sessions in this status.")
+]
+StartsFrom = Annotated[
+    Instant | None,
+    Query(alias="from", description="Sessions starting at or after this instant (with offset)."),
+]
+StartsBefore = Annotated[
+    Instant | None,
+    Query(alias="to", description="Sessions starting before this instant (with offset)."),
+]
+
+
+@router.get("/v1/coaches/{coach_id}/next-sessions", responses=problems(404))
+async def list_next_sessions(
+    coach_id: str, ctx: ContextDep, principal: PrincipalDep
+) -> ItemList[CoacheeSessionRead]:
+    """Each active coachee's earliest future requested or scheduled session, by start.
+
+    Admins see any coach's list and a coach their own; a coachee may ask for their own coach
+    and gets only their own next session. Any other coach is 404.
+    """
+    rows = await views.next_sessions(ctx, principal, access.parse_id("coach", coach_id))
+    return ItemList(items=[CoacheeSessionRead.from_row(row) for row in rows])
+
+
+@router.get("/v1/sessions", responses=problems())
+async def list_sessions(
+    ctx: ContextDep,
+    principal: PrincipalDep,
+    view: View = "all-future",
+    coach_id: CoachFilter = None,
+    coachee_id: CoacheeFilter = None,
+    status: StatusFilter = None,
+    starts_from: StartsFrom = None,
+    starts_before: StartsBefore = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[CoacheeSessionRead]:
+    """Future requested and scheduled sessions by (starts_at, id), cursor-paged.
+
+    Admins see every session, a coach the sessions of their own coachees, a coachee their
+    own. Filters only narrow what the caller may see: a filter naming someone out of sight
+    gives an empty page, never a 404. Sessions added while paging appear when they start
+    after the page the cursor points past; none is ever listed twice.
+    """
+    rows = await views.future_sessions(
+        ctx,
+        principal,
+        coach_id=coach_id,
+        coachee_id=coachee_id,
+        statuses=None if status is None else [status.value],
+        starts_from=starts_from,
+        starts_before=starts_before,
+        after=None if cursor is None else _session_position(decode_cursor(cursor)),
+        limit=limit,
+    )
+    items = [CoacheeSessionRead.from_row(row) for row in rows[:limit]]
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_cursor = encode_cursor({"starts_at": last.starts_at.isoformat(), "id": str(last.id)})
+    return Page(items=items, next_cursor=next_cursor)
+
+
+@router.get("/v1/coaches/{coach_id}/unscheduled-coachees", responses=problems(404))
+async def list_unscheduled_coachees(
+    coach_id: str,
+    ctx: ContextDep,
+    principal: PrincipalDep,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[UnscheduledCoacheeRead]:
+    """Active coachees with no future requested or scheduled session, by name, with default slots.
+
+    Admins see any coach's list and a coach their own; a coachee may ask for their own coach
+    and sees only themselves. Any other coach is 404. `default_slot` is null when no month
+    within the coachee's program has room.
+    """
+    after = None if cursor is None else _coachee_position(decode_cursor(cursor))
+    found = await views.unscheduled_coachees(
+        ctx, principal, access.parse_id("coach", coach_id), after=after, limit=limit
+    )
+    items = [UnscheduledCoacheeRead.from_view(one.coachee, one.default_slot) for one in found]
+    next_cursor = None
+    if len(found) > limit:
+        last = found[limit - 1].coachee
+        next_cursor = encode_cursor({"name": last.name, "id": str(last.id)})
+    return Page(items=items[:limit], next_cursor=next_cursor)
+
+
+def _session_position(position: dict[str, Any]) -> tuple[datetime, uuid.UUID]:
+    try:
+        starts_at = datetime.fromisoformat(position["starts_at"])
+        id_ = uuid.UUID(position["id"])
+    except (KeyError, TypeError, ValueError):
+        raise ValidationProblem(UNREADABLE_CURSOR) from None
+    if starts_at.utcoffset() is None:
+        raise ValidationProblem(UNREADABLE_CURSOR)
+    return starts_at, id_
+
+
+def _coachee_position(position: dict[str, Any]) -> tuple[str, uuid.UUID]:
+    name = position.get("name")
+    try:
+        id_ = uuid.UUID(position["id"])
+    except (KeyError, TypeError, ValueError):
+        raise ValidationProblem(UNREADABLE_CURSOR) from None
+    if not isinstance(name, str):
+        raise ValidationProblem(UNREADABLE_CURSOR)
+    return name, id_

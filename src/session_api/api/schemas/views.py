@@ -1,0 +1,52 @@
+"""View bodies: sessions with their coachee's name, and coachees with their default slot."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from session_api.api.schemas.people import CoacheeRead
+from session_api.api.schemas.sessions import DefaultSlotRead, SessionRead
+from session_api.domain.quota import DefaultSlot
+
+
+class OpenSessionStatus(StrEnum):
+    """The statuses of a session that still lies ahead."""
+
+    REQUESTED = "requested"
+    SCHEDULED = "scheduled"
+
+
+class CoacheeSessionRead(SessionRead):
+    """A session with its coachee's name, so a card renders without another call."""
+
+    coachee_name: str
+
+    @classmethod
+    def from_row(cls, row: Any) -> CoacheeSessionRead:
+        """Build from a row of `numbered_sessions()`."""
+        session = SessionRead.from_row(row)
+        return cls.model_validate({**session.model_dump(), "coachee_name": row.coachee_name})
+
+
+class UnscheduledCoacheeRead(CoacheeRead):
+    """An active coachee with nothing ahead, and where the schedule dialog opens (or null)."""
+
+    default_slot: DefaultSlotRead | None
+
+    @classmethod
+    def from_view(cls, coachee: Any, slot: DefaultSlot | None) -> UnscheduledCoacheeRead:
+        """Build from a coachee row and its default slot."""
+        default = (
+            None
+            if slot is None
+            else DefaultSlotRead(
+                month=slot.month,
+                session_number=slot.session_number,
+                sessions_per_month=slot.sessions_per_month,
+                label=slot.label,
+            )
+        )
+        return cls.model_validate(
+            {**CoacheeRead.model_validate(coachee).model_dump(), "default_slot": default}
+        )

@@ -1,0 +1,112 @@
+"""The coach's views (SPEC §1.5): what is next, everything ahead, and who has nothing ahead."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from session_api.auth import Principal, Role
+from session_api.db.repositories.base import AnyRow
+from session_api.db.repositories.sessions import OPEN
+from session_api.db.repositories.views import FutureSessions, ViewRepository
+from session_api.domain.months import month_of
+from session_api.domain.quota import DefaultSlot, ProgramWindow, default_slot
+from session_api.errors import ValidationProblem
+from session_api.services import access
+from session_api.services.context import Context
+
+
+@dataclass(frozen=True)
+class UnscheduledCoachee:
+    """An active coachee with nothing ahead, and where their schedule dialog opens."""
+
+    coachee: AnyRow
+    default_slot: DefaultSlot | None
+
+
+async def next_sessions(
+    ctx: Context, principal: Principal, coach_id: uuid.UUID
+) -> Sequence[AnyRow]:
+    """Each active coachee's earliest future open session; a coachee gets only their own."""
+    async with ctx.reading() as uow:
+        await access.visible_coach(uow, principal, coach_id)
+        return await ViewRepository(uow.connection).next_sessions(
+            coach_id=coach_id, now=ctx.now(), coachee_id=_only_coachee(principal)
+        )
+
+
+async def future_sessions(
+    ctx: Context,
+    principal: Principal,
+    *,
+    coach_id: uuid.UUID | None = None,
+    coachee_id: uuid.UUID | None = None,
+    statuses: Sequence[str] | None = None,
+    starts_from: datetime | None = None,
+    starts_before: datetime | None = None,
+    after: tuple[datetime, uuid.UUID] | None = None,
+    limit: int,
+) -> Sequence[AnyRow]:
+    """Up to `limit + 1` future open sessions the caller may see; filters only narrow them."""
+    if starts_from and starts_before and starts_before <= starts_from:
+        raise ValidationProblem("`to` must lie after `from`.")
+    if principal.role is Role.COACHEE:
+        own = principal.person_id()
+        if coachee_id not in (None, own):
+            return []
+        coachee_id = own
+    where = FutureSessions(
+        now=ctx.now(),
+        statuses=statuses or OPEN,
+        coach_id=coach_id,
+        coachee_id=coachee_id,
+        starts_from=starts_from,
+        starts_before=starts_before,
+        coachees_of=principal.person_id() if principal.role is Role.COACH else None,
+    )
+    async with ctx.reading() as uow:
+        return await ViewRepository(uow.connection).future_sessions(where, after=after, limit=limit)
+
+
+async def unscheduled_coachees(
+    ctx: Context,
+    principal: Principal,
+    coach_id: uuid.UUID,
+    *,
+    after: tuple[str, uuid.UUID] | None,
+    limit: int,
+) -> list[UnscheduledCoachee]:
+    """Up to `limit + 1` active coachees with nothing ahead, each with its default slot."""
+    now = ctx.now()
+    async with ctx.reading() as uow:
+        await access.visible_coach(uow, principal, coach_id)
+        rows = await ViewRepository(uow.connection).unscheduled_coachees(
+            coach_id=coach_id,
+            now=now,
+            coachee_id=_only_coachee(principal),
+            after=after,
+            limit=limit,
+        )
+        today = {row.id: month_of(now, ZoneInfo(row.timezone)) for row in rows}
+        windows = {
+            row.id: ProgramWindow.from_dates(row.program_starts_on, row.program_ends_on)
+            for row in rows
+        }
+        first_months = {
+            id_: max(month, windows[id_].first_month or month) for id_, month in today.items()
+        }
+        used = await uow.sessions.used_by_month_for(list(today), first_months)
+    return [
+        UnscheduledCoachee(
+            row,
+            default_slot(today[row.id], windows[row.id], used[row.id], row.sessions_per_month),
+        )
+        for row in rows
+    ]
+
+
+def _only_coachee(principal: Principal) -> uuid.UUID | None:
+    return principal.person_id() if principal.role is Role.COACHEE else None
