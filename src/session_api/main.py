@@ -14,6 +14,7 @@ from fastapi.routing import APIRoute
 from session_api.api.idempotency import IdempotencyMiddleware, with_idempotency_key
 from session_api.api.problems import as_problem_media_type, install_problem_handlers
 from session_api.api.routes import (
+    availability,
     coachees,
     coaches,
     health,
@@ -67,7 +68,7 @@ def create_app(
     app.state.token_verifier = TokenVerifier(settings)
     install_problem_handlers(app)
     app.add_middleware(IdempotencyMiddleware)
-    for module in (health, programs, coaches, coachees, sessions, views):
+    for module in (health, programs, coaches, availability, coachees, sessions, views):
         app.include_router(module.router)
 
     def openapi() -> dict[str, Any]:

@@ -1,0 +1,152 @@
+"""`/v1/coaches/{id}/availability` and `/v1/coaches/{id}/free-slots`."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from session_api.api.deps import ContextDep, PrincipalDep
+from session_api.api.problems import problems
+from session_api.api.schemas.availability import (
+    AvailabilityBody,
+    AvailabilityRead,
+    CalendarDate,
+    FreeSlotRead,
+    FreeSlotsRead,
+    MonthQuotaRead,
+)
+from session_api.services import access, availability
+
+router = APIRouter(prefix="/v1/coaches", tags=["availability"])
+
+DST_POLICY = """\
+**Daylight-saving changes.** Windows keep their wall-clock times on change days. A window
+boundary inside a skipped hour (clocks turned forward) moves to the first instant that exists,
+the change itself, so a skipped local time is never offered. A boundary inside a repeated hour
+(clocks turned back) is read as its earlier instant when it starts a window and as its later
+instant when it ends one, so the window keeps its whole wall-clock span."""
+
+AVAILABILITY_RULES = f"""\
+Windows are wall-clock `HH:MM` times in the coach's time zone (the coach's `timezone`); a window
+runs from `start` up to, not including, `end`, and `end` may be `"24:00"`, the midnight that ends
+the day. On each weekday and each date, windows must end after they start and must not overlap
+(touching is allowed: `09:00-12:00` and `12:00-13:00`); a date has at most one override. An
+override replaces its weekday's windows for that date; an override with no `windows` is a day
+off. A session must lie wholly inside one window; touching windows are not joined.
+
+{DST_POLICY}"""
+
+GET_AVAILABILITY = f"""\
+The coach's weekly windows and date overrides, as stored: weekly windows ordered by weekday and
+start, overrides by date. Admins, the coach and the coach's coachees may read it.
+
+{AVAILABILITY_RULES}"""
+
+PUT_AVAILABILITY = f"""\
+Replace the coach's weekly windows and date overrides as a whole (the coach or an admin; one of
+the coach's coachees gets 403). Answers what was stored, normalised: weekly windows ordered by
+weekday and start, overrides by date, each override's windows by start. Sessions already booked
+are not touched; the new availability applies to bookings and moves from now on. A window that
+breaks a rule is 422 `validation_error` naming it.
+
+{AVAILABILITY_RULES}"""
+
+LIST_FREE_SLOTS = f"""\
+Bookable times of the coach, in time order, for a schedule dialog.
+
+* `from` and `to` are dates in the coach's time zone, both included, at most 62 days apart
+  (`to` before `from`, or further apart, is 422).
+* A slot lies wholly inside one availability window, starts strictly after now, and overlaps no
+  `requested` or `scheduled` session of the coach, nor, with `coachee_id`, of the coachee.
+* **Step alignment.** Slots start at the window's start and then every `step_minutes` (default
+  30) of elapsed time: a `09:10-12:00` window offers 09:10, 09:40, ... After a busy session the
+  next slot is the next step on that grid at or after the session's end, not the end itself.
+* `duration_minutes` defaults to the program's `session_minutes` when `coachee_id` is given,
+  else to 60.
+* With `coachee_id` (one of this coach's coachees; a coachee may only name themself), each slot
+  carries `month`, its month in the coachee's time zone, and `month_full`; `months` lists the
+  coachee's months from the current one (or the range's first, if later) to the range's last,
+  within the program, with `limit`, `used`, `remaining` and `full`. Slots in full months stay in
+  the list, flagged, so a dialog can grey them out; slots outside the program's dates are left
+  out, since booking them would be refused. Without `coachee_id`, `month` and `month_full` are
+  null and `months` is empty.
+
+{DST_POLICY} A repeated hour offers both of its instants."""
+
+
+@router.get("/{coach_id}/availability", responses=problems(404), description=GET_AVAILABILITY)
+async def get_availability(
+    coach_id: str, ctx: ContextDep, principal: PrincipalDep
+) -> AvailabilityRead:
+    """The coach's availability."""
+    stored = await availability.get_availability(ctx, principal, access.parse_id("coach", coach_id))
+    return AvailabilityRead.model_validate(stored)
+
+
+@router.put("/{coach_id}/availability", responses=problems(403, 404), description=PUT_AVAILABILITY)
+async def put_availability(
+    coach_id: str, body: AvailabilityBody, ctx: ContextDep, principal: PrincipalDep
+) -> AvailabilityRead:
+    """Replace the coach's availability."""
+    stored = await availability.put_availability(
+        ctx, principal, access.parse_id("coach", coach_id), body.model_dump(mode="json")
+    )
+    return AvailabilityRead.model_validate(stored)
+
+
+@router.get("/{coach_id}/free-slots", responses=problems(404), description=LIST_FREE_SLOTS)
+async def list_free_slots(
+    coach_id: str,
+    ctx: ContextDep,
+    principal: PrincipalDep,
+    from_: Annotated[
+        CalendarDate, Query(alias="from", description="First day, in the coach's time zone.")
+    ],
+    to: Annotated[CalendarDate, Query(description="Last day (included), in the coach's zone.")],
+    duration_minutes: Annotated[
+        int | None, Query(ge=15, le=240, description="Length of a slot, 15..240 minutes.")
+    ] = None,
+    coachee_id: Annotated[
+        uuid.UUID | None,
+        Query(
+            description="One of the coach's coachees: also clear of their sessions, with months."
+        ),
+    ] = None,
+    step_minutes: Annotated[
+        int, Query(ge=15, le=240, description="Minutes between slot starts, 15..240.")
+    ] = 30,
+) -> FreeSlotsRead:
+    """Bookable times of the coach, with the coachee's months when one is named."""
+    found = await availability.list_free_slots(
+        ctx,
+        principal,
+        access.parse_id("coach", coach_id),
+        first_day=from_,
+        last_day=to,
+        duration_minutes=duration_minutes,
+        step_minutes=step_minutes,
+        coachee_id=coachee_id,
+    )
+    return FreeSlotsRead(
+        items=[
+            FreeSlotRead(
+                starts_at=slot.starts_at,
+                ends_at=slot.ends_at,
+                month=slot.month,
+                month_full=slot.month_full,
+            )
+            for slot in found.slots
+        ],
+        months=[
+            MonthQuotaRead(
+                month=usage.month,
+                limit=usage.limit,
+                used=usage.used,
+                remaining=usage.remaining,
+                full=usage.full,
+            )
+            for usage in found.months
+        ],
+    )

@@ -1,0 +1,199 @@
+"""A coach's availability: read it, replace it, and list the free slots it leaves."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from session_api.auth import Principal, Role
+from session_api.db.repositories.base import AnyRow
+from session_api.domain.availability import (
+    END_OF_DAY,
+    Window,
+    availability_from_json,
+    availability_to_json,
+    free_slots,
+    validate_availability,
+    window_instants,
+)
+from session_api.domain.months import month_of, month_of_date, months_between
+from session_api.domain.quota import MonthUsage
+from session_api.errors import Forbidden, ValidationProblem
+from session_api.services import access
+from session_api.services.context import Context
+
+MAX_RANGE_DAYS = 62
+DEFAULT_DURATION_MINUTES = 60
+# Slots stop a year short of the end of `datetime`, so no slot's instant overflows in any zone.
+LAST_SLOT_DAY = date(9998, 12, 31)
+_WHOLE_DAY = Window(time(0), END_OF_DAY)
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+_TICK = timedelta(microseconds=1)
+
+
+@dataclass(frozen=True)
+class FreeSlot:
+    """A bookable [starts_at, ends_at); its month and fullness when asked for a coachee."""
+
+    starts_at: datetime
+    ends_at: datetime
+    month: str | None
+    month_full: bool | None
+
+
+@dataclass(frozen=True)
+class FreeSlots:
+    """The slots of a range and, for a coachee, the months they can fall in."""
+
+    slots: list[FreeSlot]
+    months: list[MonthUsage]
+
+
+async def get_availability(
+    ctx: Context, principal: Principal, coach_id: uuid.UUID
+) -> dict[str, Any]:
+    """The coach's availability as stored, for anyone who may see the coach."""
+    async with ctx.reading() as uow:
+        coach = await access.visible_coach(uow, principal, coach_id)
+    return availability_to_json(availability_from_json(coach.availability))
+
+
+async def put_availability(
+    ctx: Context, principal: Principal, coach_id: uuid.UUID, document: dict[str, Any]
+) -> dict[str, Any]:
+    """Replace the coach's availability (the coach or an admin); answers what was stored."""
+    async with ctx.writing() as uow:
+        await access.visible_coach(uow, principal, coach_id, for_update=True)
+        if principal.role is Role.COACHEE:
+            raise Forbidden("Only the coach or an admin may change the coach's availability.")
+        availability = availability_from_json(document)
+        validate_availability(availability)
+        stored = availability_to_json(availability)
+        await uow.coaches.change(coach_id, {"availability": stored})
+        await uow.commit()
+    return stored
+
+
+async def list_free_slots(
+    ctx: Context,
+    principal: Principal,
+    coach_id: uuid.UUID,
+    *,
+    first_day: date,
+    last_day: date,
+    duration_minutes: int | None,
+    step_minutes: int,
+    coachee_id: uuid.UUID | None,
+) -> FreeSlots:
+    """Bookable times of the coach on local days first_day..last_day, after now."""
+    _ensure_range(first_day, last_day)
+    now = ctx.now()
+    async with ctx.reading() as uow:
+        coach = await access.visible_coach(uow, principal, coach_id)
+        coachee = program = None
+        if coachee_id is not None:
+            coachee = await access.visible_coachee(uow, principal, coachee_id)
+            if coachee.coach_id != coach_id:
+                raise access.not_found("coachee", coachee_id)
+            program = await uow.programs.get(coachee.program_id)
+            assert program is not None, "a coachee's program is a foreign key"
+        last_day = min(last_day, LAST_SLOT_DAY)
+        if last_day < first_day:
+            return FreeSlots(slots=[], months=[])
+        zone = ZoneInfo(coach.timezone)
+        range_start, range_end = _range_instants(first_day, last_day, zone)
+        # Only slots starting after now are offered, so earlier sessions cannot block any.
+        search_start = max(range_start, now)
+        busy = (
+            await uow.sessions.busy_intervals(
+                coach_id=coach_id,
+                coachee_id=coachee_id,
+                starts_at=search_start,
+                ends_at=range_end,
+            )
+            if search_start < range_end
+            else []
+        )
+        usage: list[MonthUsage] = []
+        if coachee is not None and program is not None:
+            months = _months_of(program, search_start, range_end, ZoneInfo(coachee.timezone))
+            if months:
+                counts = await uow.sessions.usage_by_month(coachee.id, months[0], months[-1])
+                usage = [
+                    MonthUsage(month, program.sessions_per_month, counts.get(month, {}))
+                    for month in months
+                ]
+    if duration_minutes is None:
+        duration_minutes = (
+            program.session_minutes if program is not None else DEFAULT_DURATION_MINUTES
+        )
+    found = free_slots(
+        availability_from_json(coach.availability),
+        zone,
+        first_day,
+        last_day,
+        timedelta(minutes=duration_minutes),
+        timedelta(minutes=step_minutes),
+        busy,
+        now + _TICK,
+    )
+    if coachee is None or program is None:
+        return FreeSlots(
+            slots=[FreeSlot(start, end, None, None) for start, end in found], months=[]
+        )
+    coachee_zone = ZoneInfo(coachee.timezone)
+    full = {month.month: month.full for month in usage}
+    slots = []
+    for start, end in found:
+        first_day_there = start.astimezone(coachee_zone).date()
+        # A slot outside the program would be refused as `outside_program`: never offer it.
+        if _in_program(program, first_day_there, end, coachee_zone):
+            month = month_of_date(first_day_there)
+            slots.append(FreeSlot(start, end, month, full[month]))
+    return FreeSlots(slots=slots, months=usage)
+
+
+def _ensure_range(first_day: date, last_day: date) -> None:
+    if last_day < first_day:
+        raise ValidationProblem(
+            f"to ({last_day.isoformat()}) lies before from ({first_day.isoformat()})."
+        )
+    if (last_day - first_day).days > MAX_RANGE_DAYS:
+        raise ValidationProblem(
+            f"from {first_day.isoformat()} to {last_day.isoformat()} spans "
+            f"{(last_day - first_day).days} days; at most {MAX_RANGE_DAYS} days apart are allowed."
+        )
+
+
+def _range_instants(first_day: date, last_day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The first instant of first_day and the first after last_day in `zone`, in UTC."""
+    # The same DST reading as the windows': a skipped midnight moves forward, and an
+    # ambiguous one starts the range at its earlier and ends it at its later instant.
+    first = window_instants(first_day, _WHOLE_DAY, zone)
+    last = window_instants(last_day, _WHOLE_DAY, zone)
+    # None only for days in year 1, where datetime itself stops (or an empty range).
+    start = first[0] if first else _EARLIEST
+    return (start, last[1] if last else start)
+
+
+def _months_of(program: AnyRow, start: datetime, end: datetime, zone: ZoneInfo) -> list[str]:
+    """The coachee's months that [start, end) touches, within the program's months."""
+    if start >= end:
+        return []
+    first = month_of(start, zone)
+    last = month_of(end - _TICK, zone)
+    if program.starts_on is not None:
+        first = max(first, month_of_date(program.starts_on))
+    if program.ends_on is not None:
+        last = min(last, month_of_date(program.ends_on))
+    return months_between(first, last)
+
+
+def _in_program(program: AnyRow, first_day: date, end: datetime, zone: ZoneInfo) -> bool:
+    """Whether a slot's local dates, in the coachee's zone, lie within the program's dates."""
+    if program.starts_on is not None and first_day < program.starts_on:
+        return False
+    return program.ends_on is None or (end - _TICK).astimezone(zone).date() <= program.ends_on
