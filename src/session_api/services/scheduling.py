@@ -86,11 +86,11 @@ async def book(
     backfill = status in BACKFILL_STATUSES
     if backfill and not principal.is_admin:
         raise Forbidden("Only an admin may record a past session.")
-    _refuse_coachee_override(principal, override_availability)
+    refuse_coachee_override(principal, override_availability)
     now = ctx.now()
     async with ctx.writing() as uow:
         booking = await uow.bookings.lock(coachee_id)
-        if booking is None or not _may_act_for(principal, coachee_id, booking.coach_id):
+        if booking is None or not may_act_for(principal, coachee_id, booking.coach_id):
             raise not_found("coachee", coachee_id)
         if booking.coachee_status != "active":
             raise CoacheeInactive(
@@ -99,7 +99,7 @@ async def book(
                 coachee_status=booking.coachee_status,
             )
         minutes = duration_minutes or booking.session_minutes
-        place = _placement(booking, starts_at, minutes)
+        place = placement(booking, starts_at, minutes)
         if backfill:
             if place.ends_at > now:
                 raise ValidationProblem(
@@ -108,9 +108,9 @@ async def book(
                 )
         else:
             quota.ensure_future(now, place.starts_at)
-        _ensure_in_program(booking, place)
+        ensure_in_program(booking, place)
         if not backfill:
-            _ensure_available(booking, place, override_availability)
+            ensure_available(booking, place, override_availability)
             await _ensure_no_conflict(
                 uow, principal, booking.coach_id, coachee_id, place, excluding=None
             )
@@ -134,7 +134,7 @@ async def book(
         )
         action = "recorded" if backfill else str(status)
         await uow.sessions.add_history(
-            _history(
+            history_entry(
                 session_id,
                 now,
                 principal,
@@ -146,7 +146,7 @@ async def book(
             )
         )
         outbox = [
-            _session_event(
+            session_event(
                 _EVENT_OF_STATUS[status],
                 session_id,
                 coachee_id,
@@ -157,7 +157,7 @@ async def book(
                 extra={"backfill": backfill},
             )
         ]
-        outbox += _became_full(coachee_id, now, usage, added=1)
+        outbox += became_full(coachee_id, now, usage, added=1)
         await uow.events.record_many(outbox)
         created = await uow.sessions.numbered(session_id)
         await uow.commit()
@@ -177,7 +177,7 @@ async def reschedule(
     if_match: str | None,
 ) -> AnyRow:
     """Move a session; it leaves its old month and enters the new one in one step."""
-    _refuse_coachee_override(principal, override_availability)
+    refuse_coachee_override(principal, override_availability)
     now = ctx.now()
     async with ctx.writing() as uow:
         current = await _locked_for_change(uow, principal, session_id, if_match)
@@ -185,10 +185,10 @@ async def reschedule(
         minutes = duration_minutes or int(
             (current.ends_at - current.starts_at) / timedelta(minutes=1)
         )
-        place = _placement(current, starts_at, minutes)
+        place = placement(current, starts_at, minutes)
         quota.ensure_future(now, place.starts_at)
-        _ensure_in_program(current, place)
-        _ensure_available(current, place, override_availability)
+        ensure_in_program(current, place)
+        ensure_available(current, place, override_availability)
         await _ensure_no_conflict(
             uow, principal, current.coach_id, current.coachee_id, place, excluding=session_id
         )
@@ -212,7 +212,7 @@ async def reschedule(
             },
         )
         await uow.sessions.add_history(
-            _history(
+            history_entry(
                 session_id,
                 now,
                 principal,
@@ -224,7 +224,7 @@ async def reschedule(
             )
         )
         outbox = [
-            _session_event(
+            session_event(
                 "session.rescheduled",
                 session_id,
                 current.coachee_id,
@@ -240,7 +240,7 @@ async def reschedule(
             )
         ]
         if place.month != current.month:
-            outbox += _became_full(current.coachee_id, now, usage, added=1)
+            outbox += became_full(current.coachee_id, now, usage, added=1)
             outbox += _got_room(current.coachee_id, now, await _usage(uow, current, current.month))
         await uow.events.record_many(outbox)
         return await _finish(uow, session_id)
@@ -273,7 +273,7 @@ async def cancel(
             },
         )
         await uow.sessions.add_history(
-            _history(
+            history_entry(
                 session_id,
                 now,
                 principal,
@@ -286,7 +286,7 @@ async def cancel(
         )
         place = Placement(current.starts_at, current.ends_at, current.month)
         outbox = [
-            _session_event(
+            session_event(
                 "session.cancelled",
                 session_id,
                 current.coachee_id,
@@ -313,7 +313,7 @@ async def confirm(
     if_match: str | None,
 ) -> AnyRow:
     """A coach (or admin) confirms a requested session: it becomes scheduled."""
-    _refuse_coachee_override(principal, override_availability)
+    refuse_coachee_override(principal, override_availability)
     now = ctx.now()
     async with ctx.writing() as uow:
         current = await _locked_for_change(uow, principal, session_id, if_match)
@@ -322,7 +322,7 @@ async def confirm(
         quota.ensure_can("confirm", SessionStatus(current.status))
         quota.ensure_future(now, current.starts_at)
         place = Placement(current.starts_at, current.ends_at, current.month)
-        _ensure_available(current, place, override_availability)
+        ensure_available(current, place, override_availability)
         return await _transition(
             uow,
             principal,
@@ -384,7 +384,7 @@ async def _transition(
         current.id, current.version, {"status": status, "updated_at": now}
     )
     await uow.sessions.add_history(
-        _history(
+        history_entry(
             current.id,
             now,
             principal,
@@ -398,7 +398,7 @@ async def _transition(
     place = Placement(current.starts_at, current.ends_at, current.month)
     await uow.events.record_many(
         [
-            _session_event(
+            session_event(
                 event_type,
                 current.id,
                 current.coachee_id,
@@ -421,7 +421,7 @@ async def _finish(uow: UnitOfWork, session_id: uuid.UUID) -> AnyRow:
     return changed
 
 
-def _may_act_for(principal: Principal, coachee_id: uuid.UUID, coach_id: uuid.UUID) -> bool:
+def may_act_for(principal: Principal, coachee_id: uuid.UUID, coach_id: uuid.UUID) -> bool:
     if principal.role is Role.COACH:
         return principal.person_id() == coach_id
     if principal.role is Role.COACHEE:
@@ -431,7 +431,7 @@ def _may_act_for(principal: Principal, coachee_id: uuid.UUID, coach_id: uuid.UUI
 
 async def _visible_numbered(uow: UnitOfWork, principal: Principal, session_id: uuid.UUID) -> AnyRow:
     session = await uow.sessions.numbered(session_id)
-    if session is None or not _may_act_for(principal, session.coachee_id, session.coachee_coach_id):
+    if session is None or not may_act_for(principal, session.coachee_id, session.coachee_coach_id):
         raise not_found("session", session_id)
     return session
 
@@ -440,7 +440,7 @@ async def _locked_for_change(
     uow: UnitOfWork, principal: Principal, session_id: uuid.UUID, if_match: str | None
 ) -> AnyRow:
     current = await uow.sessions.lock_for_change(session_id)
-    if current is None or not _may_act_for(principal, current.coachee_id, current.coachee_coach_id):
+    if current is None or not may_act_for(principal, current.coachee_id, current.coachee_coach_id):
         raise not_found("session", session_id)
     if if_match is not None and not _matches(if_match, current.version):
         raise PreconditionFailed(
@@ -457,17 +457,17 @@ def _matches(if_match: str, version: int) -> bool:
     return "*" in tags or wanted in tags
 
 
-def _refuse_coachee_override(principal: Principal, override_availability: bool) -> None:
+def refuse_coachee_override(principal: Principal, override_availability: bool) -> None:
     if override_availability and principal.role is Role.COACHEE:
         raise Forbidden("Only the coach or an admin may book outside the coach's availability.")
 
 
-def _placement(booking: AnyRow, starts_at: datetime, minutes: int) -> Placement:
+def placement(booking: AnyRow, starts_at: datetime, minutes: int) -> Placement:
     zone = ZoneInfo(booking.coachee_timezone)
     return Placement(starts_at, starts_at + timedelta(minutes=minutes), month_of(starts_at, zone))
 
 
-def _ensure_in_program(booking: AnyRow, place: Placement) -> None:
+def ensure_in_program(booking: AnyRow, place: Placement) -> None:
     """The session's local dates, in the coachee's zone, lie within the program's dates."""
     zone = ZoneInfo(booking.coachee_timezone)
     first_day = place.starts_at.astimezone(zone).date()
@@ -488,7 +488,7 @@ def _ensure_in_program(booking: AnyRow, place: Placement) -> None:
         )
 
 
-def _ensure_available(booking: AnyRow, place: Placement, override: bool) -> None:
+def ensure_available(booking: AnyRow, place: Placement, override: bool) -> None:
     """Inside one of the coach's windows, unless the coach or an admin overrides."""
     if override:
         return
@@ -581,7 +581,7 @@ async def _ensure_room(
     return usage
 
 
-def _became_full(
+def became_full(
     coachee_id: uuid.UUID, now: datetime, usage: MonthUsage, *, added: int
 ) -> list[dict[str, Any]]:
     used = usage.used + added
@@ -612,7 +612,7 @@ def _month_event(
     )
 
 
-def _session_event(
+def session_event(
     type_: str,
     session_id: uuid.UUID,
     coachee_id: uuid.UUID,
@@ -639,7 +639,7 @@ def _session_event(
     )
 
 
-def _history(
+def history_entry(
     session_id: uuid.UUID,
     now: datetime,
     principal: Principal,

@@ -5,13 +5,17 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Response, status
+from fastapi.responses import JSONResponse
 
 from session_api.api.deps import ContextDep, PrincipalDep
 from session_api.api.problems import problems
 from session_api.api.schemas.common import ItemList
 from session_api.api.schemas.sessions import (
+    BatchPlan,
     HistoryEntry,
     Moment,
+    OccurrenceRead,
+    SessionBatch,
     SessionCancel,
     SessionConfirm,
     SessionCreate,
@@ -21,7 +25,7 @@ from session_api.api.schemas.sessions import (
 )
 from session_api.db.repositories.base import AnyRow
 from session_api.domain.quota import SessionStatus
-from session_api.services import access, scheduling
+from session_api.services import access, batch, scheduling
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
 
@@ -67,6 +71,56 @@ async def create_session(
     )
     response.headers["Location"] = f"/v1/sessions/{row.id}"
     return _answer(row, response)
+
+
+@router.post(
+    "/batch",
+    status_code=status.HTTP_201_CREATED,
+    response_model=None,
+    responses={
+        **problems(403, 404, 409),
+        201: {"model": ItemList[SessionRead], "description": "Every session was booked."},
+        200: {"model": BatchPlan, "description": "The dry-run plan; nothing was written."},
+    },
+)
+async def create_session_batch(
+    body: SessionBatch, ctx: ContextDep, principal: PrincipalDep
+) -> JSONResponse:
+    """Plan up to 24 sessions for one coachee at once: all are booked, or none.
+
+    Each occurrence is checked like a single booking, counting the batch's own earlier
+    occurrences. A refusal is the first failing occurrence's problem (409 or 422) with an
+    `occurrences` list giving, per occurrence, `{starts_at, month, session_number, label, ok,
+    code, detail}`. With `dry_run: true` the same plan answers 200 and nothing is written.
+    A recurrence keeps the local wall-clock time in the coachee's zone; a week whose local
+    time does not exist (clocks skip it) is refused for that occurrence, never moved; a
+    repeated local time takes its first (earlier) instant.
+    """
+    recurrence = body.recurrence
+    result = await batch.plan(
+        ctx,
+        principal,
+        coachee_id=body.coachee_id,
+        starts=body.starts_at,
+        recurrence=None
+        if recurrence is None
+        else (recurrence.first_starts_at, recurrence.every_weeks, recurrence.count),
+        duration_minutes=body.duration_minutes,
+        status=SessionStatus(body.status),
+        override_availability=body.override_availability,
+        note=body.note,
+        dry_run=body.dry_run,
+    )
+    if body.dry_run:
+        dry_plan = BatchPlan(
+            ok=result.ok,
+            occurrences=[OccurrenceRead.model_validate(vars(o)) for o in result.occurrences],
+        )
+        return JSONResponse(dry_plan.model_dump(mode="json"), status_code=200)
+    created: ItemList[SessionRead] = ItemList(
+        items=[SessionRead.from_row(row) for row in result.created]
+    )
+    return JSONResponse(created.model_dump(mode="json"), status_code=201)
 
 
 @router.get("/{session_id}", responses={**problems(404), 200: {"headers": _ETAG_HEADER}})

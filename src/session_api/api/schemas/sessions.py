@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from session_api.api.schemas.common import InputModel, Instant, LongText
 from session_api.domain.quota import SessionStatus, label
@@ -174,3 +174,51 @@ class DefaultSlotRead(BaseModel):
     session_number: int
     sessions_per_month: int
     label: str = Field(examples=["Session 2 of 2"])
+
+
+class Recurrence(InputModel):
+    """The same local wall-clock time (coachee's zone) every few weeks."""
+
+    first_starts_at: Instant
+    every_weeks: Annotated[int, Field(ge=1, le=8)]
+    count: Annotated[int, Field(ge=1, le=24)]
+
+
+class SessionBatch(InputModel):
+    """Up to 24 sessions for one coachee: a list of starts, or a weekly recurrence."""
+
+    coachee_id: uuid.UUID
+    starts_at: Annotated[list[Instant], Field(min_length=1, max_length=24)] | None = None
+    recurrence: Recurrence | None = None
+    duration_minutes: DurationMinutes | None = None
+    status: Literal["scheduled", "requested"] = "scheduled"
+    override_availability: OverrideAvailability = False
+    note: LongText | None = None
+    dry_run: bool = Field(default=False, description="Answer 200 with the plan and write nothing.")
+
+    @model_validator(mode="after")
+    def _one_way_of_saying_when(self) -> SessionBatch:
+        if (self.starts_at is None) == (self.recurrence is None):
+            raise ValueError("give either starts_at (a list) or recurrence, not both")
+        return self
+
+
+class OccurrenceRead(BaseModel):
+    """One planned session: where it falls and whether it can be booked."""
+
+    starts_at: datetime | None = Field(
+        description="Null when the local time does not exist that day (clocks skip it)."
+    )
+    month: str | None
+    session_number: int | None
+    label: str | None
+    ok: bool
+    code: str | None
+    detail: str | None
+
+
+class BatchPlan(BaseModel):
+    """A dry run: what would be booked, occurrence by occurrence."""
+
+    ok: bool
+    occurrences: list[OccurrenceRead]

@@ -80,6 +80,15 @@ class SessionRepository(Repository):
         query = numbered_sessions().where(sessions.c.id == session_id)
         return (await self._connection.execute(query)).one_or_none()
 
+    async def numbered_many(self, session_ids: Sequence[uuid.UUID]) -> Sequence[AnyRow]:
+        """Several sessions as the API shows them, by start."""
+        query = (
+            numbered_sessions()
+            .where(sessions.c.id.in_(session_ids))
+            .order_by(sessions.c.starts_at, sessions.c.id)
+        )
+        return (await self._connection.execute(query)).all()
+
     async def lock_for_change(self, session_id: uuid.UUID) -> AnyRow | None:
         """A session with its coachee, program and coach, locking the coachee and coach rows.
 
@@ -211,6 +220,48 @@ class SessionRepository(Repository):
             .order_by(sessions.c.starts_at)
         )
         return [(row.starts_at, row.ends_at) for row in await self._connection.execute(query)]
+
+    async def open_between(
+        self,
+        *,
+        coach_id: uuid.UUID,
+        coachee_id: uuid.UUID,
+        starts_at: datetime,
+        ends_at: datetime,
+    ) -> Sequence[AnyRow]:
+        """Open sessions of the coach or the coachee overlapping [starts_at, ends_at)."""
+        query = (
+            select(
+                sessions.c.id,
+                sessions.c.coach_id,
+                sessions.c.coachee_id,
+                sessions.c.starts_at,
+                sessions.c.ends_at,
+            )
+            .where(
+                sessions.c.status.in_(OPEN),
+                or_(sessions.c.coach_id == coach_id, sessions.c.coachee_id == coachee_id),
+                sessions.c.starts_at < ends_at,
+                sessions.c.ends_at > starts_at,
+            )
+            .order_by(sessions.c.starts_at)
+        )
+        return (await self._connection.execute(query)).all()
+
+    async def in_months(self, coachee_id: uuid.UUID, months: Sequence[str]) -> Sequence[AnyRow]:
+        """A coachee's sessions (id, starts_at, status, month) in some months."""
+        query = select(
+            sessions.c.id, sessions.c.starts_at, sessions.c.status, sessions.c.month
+        ).where(sessions.c.coachee_id == coachee_id, sessions.c.month.in_(months))
+        return (await self._connection.execute(query)).all()
+
+    async def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert several sessions in one round trip."""
+        await self._connection.execute(insert(sessions), list(rows))
+
+    async def add_history_many(self, entries: Sequence[dict[str, Any]]) -> None:
+        """Record several changes in one round trip."""
+        await self._connection.execute(insert(session_history), list(entries))
 
     async def change_where_version(
         self, session_id: uuid.UUID, version: int, values: dict[str, Any]
