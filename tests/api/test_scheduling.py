@@ -386,3 +386,24 @@ async def test_overlaps_are_refused(
     same_coach = await book(client, other, "2026-12-03T10:15:00+01:00", headers=as_coachee(other))
     assert same_coach.json()["code"] == "time_conflict"
     assert same_coach.json()["conflicting_session"]["id"] is None
+
+
+@pytest.mark.parametrize(
+    "starts_at",
+    ["9999-12-31T23:00:00+00:00", "0001-01-01T00:00:00+14:00", "9001-01-01T00:00:00+00:00"],
+)
+async def test_instants_at_the_ends_of_the_calendar_are_refused(
+    client: httpx.AsyncClient, maia: dict[str, Any], starts_at: str
+) -> None:
+    response = await book(client, maia, starts_at, duration_minutes=240)
+    assert response.status_code == 422
+    assert "between the years 1900 and 9000" in response.json()["detail"]
+    batch = await client.post(
+        "/v1/sessions/batch",
+        json={
+            "coachee_id": maia["id"],
+            "recurrence": {"first_starts_at": starts_at, "every_weeks": 8, "count": 24},
+        },
+        headers=auth(),
+    )
+    assert batch.status_code == 422

@@ -44,8 +44,23 @@ Name = Annotated[
 ]
 LongText = Annotated[str, Field(max_length=2000), AfterValidator(_no_control_characters)]
 TimeZoneName = Annotated[str, Field(examples=["Europe/Berlin"]), AfterValidator(_known_zone)]
-# Offsets are required: a naive date-time names no instant.
-Instant = AwareDatetime
+EARLIEST_YEAR = 1900
+LATEST_YEAR = 9000
+
+
+def _within_calendar(value: datetime) -> datetime:
+    # Far ends of the calendar overflow once offsets, durations or recurrences are applied.
+    try:
+        in_utc = value.astimezone(UTC)
+    except OverflowError:
+        in_utc = None
+    if in_utc is None or not EARLIEST_YEAR <= in_utc.year <= LATEST_YEAR:
+        raise ValueError(f"must lie between the years {EARLIEST_YEAR} and {LATEST_YEAR}")
+    return in_utc
+
+
+# Offsets are required: a naive date-time names no instant. Values arrive as UTC.
+Instant = Annotated[AwareDatetime, AfterValidator(_within_calendar)]
 
 
 class InputModel(BaseModel):
