@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
+from session_api.api import metrics
 from session_api.api.idempotency import IdempotencyMiddleware, with_idempotency_key
 from session_api.api.problems import as_problem_media_type, install_problem_handlers
 from session_api.api.routes import (
@@ -68,6 +69,9 @@ def create_app(
     app.state.token_verifier = TokenVerifier(settings)
     install_problem_handlers(app)
     app.add_middleware(IdempotencyMiddleware)
+    app.state.metrics = metrics.Metrics()
+    app.add_middleware(metrics.MetricsMiddleware, metrics=app.state.metrics)
+    app.include_router(metrics.router)
     for module in (health, programs, coaches, availability, coachees, sessions, views):
         app.include_router(module.router)
 
