@@ -14,13 +14,13 @@ from session_api.services.context import Context
 _bearer = HTTPBearer(auto_error=False, description="A JWT with `sub`, `role` and `exp`.")
 
 
-def get_context(request: Request) -> Context:
+async def get_context(request: Request) -> Context:
     """The services' context built in the lifespan."""
     context: Context = request.app.state.context
     return context
 
 
-def get_principal(
+async def get_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:

@@ -70,6 +70,53 @@ def numbered_sessions() -> Select[*tuple[Any, ...]]:
     )
 
 
+# Built once: the hot paths only bind values.
+_NUMBERED_BY_ID = numbered_sessions().where(sessions.c.id == bindparam("session_id"))
+_LOCK_FOR_CHANGE = (
+    select(
+        *sessions.c,
+        coachees.c.name.label("coachee_name"),
+        coachees.c.email.label("coachee_email"),
+        coachees.c.timezone.label("coachee_timezone"),
+        coachees.c.status.label("coachee_status"),
+        coachees.c.coach_id.label("coachee_coach_id"),
+        programs.c.sessions_per_month,
+        programs.c.session_minutes,
+        programs.c.starts_on,
+        programs.c.ends_on,
+        programs.c.late_cancel_hours,
+        coaches.c.timezone.label("coach_timezone"),
+        coaches.c.availability,
+    )
+    .join(coachees, coachees.c.id == sessions.c.coachee_id)
+    .join(programs, programs.c.id == coachees.c.program_id)
+    .join(coaches, coaches.c.id == sessions.c.coach_id)
+    .where(sessions.c.id == bindparam("session_id"))
+    .with_for_update(of=[coachees, coaches])
+)
+
+_LOCK_BOOKING = (
+    select(
+        coachees.c.id.label("coachee_id"),
+        coachees.c.name.label("coachee_name"),
+        coachees.c.timezone.label("coachee_timezone"),
+        coachees.c.status.label("coachee_status"),
+        coachees.c.coach_id,
+        programs.c.sessions_per_month,
+        programs.c.session_minutes,
+        programs.c.starts_on,
+        programs.c.ends_on,
+        programs.c.late_cancel_hours,
+        coaches.c.timezone.label("coach_timezone"),
+        coaches.c.availability,
+    )
+    .join(programs, programs.c.id == coachees.c.program_id)
+    .join(coaches, coaches.c.id == coachees.c.coach_id)
+    .where(coachees.c.id == bindparam("coachee_id"))
+    .with_for_update(of=[coachees, coaches])
+)
+
+
 class SessionRepository(Repository):
     """Queries of the sessions table."""
 
@@ -77,8 +124,8 @@ class SessionRepository(Repository):
 
     async def numbered(self, session_id: uuid.UUID) -> AnyRow | None:
         """One session as the API shows it."""
-        query = numbered_sessions().where(sessions.c.id == session_id)
-        return (await self._connection.execute(query)).one_or_none()
+        result = await self._connection.execute(_NUMBERED_BY_ID, {"session_id": session_id})
+        return result.one_or_none()
 
     async def numbered_many(self, session_ids: Sequence[uuid.UUID]) -> Sequence[AnyRow]:
         """Several sessions as the API shows them, by start."""
@@ -95,29 +142,8 @@ class SessionRepository(Repository):
         Every session write holds its coachee's lock, so the session row needs no lock of its
         own, and locks are always taken coachee first, then coach: no deadlock between writers.
         """
-        query = (
-            select(
-                *sessions.c,
-                coachees.c.name.label("coachee_name"),
-                coachees.c.email.label("coachee_email"),
-                coachees.c.timezone.label("coachee_timezone"),
-                coachees.c.status.label("coachee_status"),
-                coachees.c.coach_id.label("coachee_coach_id"),
-                programs.c.sessions_per_month,
-                programs.c.session_minutes,
-                programs.c.starts_on,
-                programs.c.ends_on,
-                programs.c.late_cancel_hours,
-                coaches.c.timezone.label("coach_timezone"),
-                coaches.c.availability,
-            )
-            .join(coachees, coachees.c.id == sessions.c.coachee_id)
-            .join(programs, programs.c.id == coachees.c.program_id)
-            .join(coaches, coaches.c.id == sessions.c.coach_id)
-            .where(sessions.c.id == session_id)
-            .with_for_update(of=[coachees, coaches])
-        )
-        return (await self._connection.execute(query)).one_or_none()
+        result = await self._connection.execute(_LOCK_FOR_CHANGE, {"session_id": session_id})
+        return result.one_or_none()
 
     async def usage(self, coachee_id: uuid.UUID, month: str) -> dict[str, int]:
         """Counts by status of one coachee's sessions in one month."""
@@ -316,24 +342,5 @@ class BookingRepository(Repository):
 
     async def lock(self, coachee_id: uuid.UUID) -> AnyRow | None:
         """The coachee with program and coach, locking coachee then coach until commit."""
-        query = (
-            select(
-                coachees.c.id.label("coachee_id"),
-                coachees.c.name.label("coachee_name"),
-                coachees.c.timezone.label("coachee_timezone"),
-                coachees.c.status.label("coachee_status"),
-                coachees.c.coach_id,
-                programs.c.sessions_per_month,
-                programs.c.session_minutes,
-                programs.c.starts_on,
-                programs.c.ends_on,
-                programs.c.late_cancel_hours,
-                coaches.c.timezone.label("coach_timezone"),
-                coaches.c.availability,
-            )
-            .join(programs, programs.c.id == coachees.c.program_id)
-            .join(coaches, coaches.c.id == coachees.c.coach_id)
-            .where(coachees.c.id == coachee_id)
-            .with_for_update(of=[coachees, coaches])
-        )
-        return (await self._connection.execute(query)).one_or_none()
+        result = await self._connection.execute(_LOCK_BOOKING, {"coachee_id": coachee_id})
+        return result.one_or_none()
