@@ -7,6 +7,8 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.scheduling_support import book, booked, open_all_week
@@ -407,3 +409,38 @@ async def test_instants_at_the_ends_of_the_calendar_are_refused(
         headers=auth(),
     )
     assert batch.status_code == 422
+
+
+async def test_booking_statements_do_not_grow_with_the_data(
+    client: httpx.AsyncClient, factory: Factory, engine: AsyncEngine
+) -> None:
+    coach = await factory.coach(timezone="UTC")
+    await open_all_week(engine, coach["id"], start="00:00", end="24:00")
+    program = await factory.program(sessions_per_month=31)
+    coachee = await factory.coachee(coach=coach, program=program, timezone="UTC")
+    statements: list[str] = []
+
+    def count(_conn: Connection, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    counts = []
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        for day in range(1, 31):
+            statements.clear()
+            session = await booked(client, coachee, f"2026-12-{day:02d}T10:00:00+00:00")
+            counts.append(len(statements))
+        statements.clear()
+        moved = await client.post(
+            f"/v1/sessions/{session['id']}/reschedule",
+            json={"starts_at": "2026-12-30T12:00:00+00:00"},
+            headers=auth(),
+        )
+        assert moved.status_code == 200
+        reschedule = len(statements)
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", count)
+    assert set(counts) == {counts[0]}
+    # Lock, conflicts, usage, insert, history, outbox, read back (+ BEGIN IMMEDIATE on SQLite).
+    assert counts[0] <= 8
+    assert reschedule <= 8
