@@ -1,10 +1,11 @@
-"""`session-api serve | migrate | token | openapi`: the operator's entry points."""
+"""`session-api serve | worker | migrate | token | openapi`: the operator's entry points."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
+import logging
 import re
 import sys
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ from session_api.config import MIN_SECRET_BYTES, Settings
 from session_api.db import migrations
 from session_api.db.engine import build_engine
 from session_api.main import create_app
+from session_api.notify import worker as relay
 
 _TTL = re.compile(r"^(\d+)([smhd]?)$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -68,6 +70,19 @@ def serve(args: argparse.Namespace) -> None:
     )
 
 
+def worker(args: argparse.Namespace) -> None:
+    """Deliver the outbox (e-mail and webhooks) and publish the event feed."""
+    settings = _settings()
+    if settings.is_sqlite:
+        migrations.upgrade(settings.database_url)
+    elif (pending := asyncio.run(_pending_revision(settings))) is not None:
+        sys.exit(f"session-api: refusing to start: {pending}; run 'session-api migrate' first")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    report = asyncio.run(relay.run_from_settings(settings, once=args.once))
+    if report is not None:
+        print(f"session-api: {report}")  # noqa: T201
+
+
 def migrate(_args: argparse.Namespace) -> None:
     """Apply the Alembic migrations to the configured database."""
     settings = _settings()
@@ -107,6 +122,12 @@ def _parser() -> argparse.ArgumentParser:
     serve_parser.add_argument("--port", type=int, default=8000)
     serve_parser.add_argument("--workers", type=int, default=1)
     serve_parser.set_defaults(run=serve)
+
+    worker_parser = commands.add_parser("worker", help="deliver e-mail and webhooks")
+    worker_parser.add_argument(
+        "--once", action="store_true", help="one pass over what is due, then exit"
+    )
+    worker_parser.set_defaults(run=worker)
 
     migrate_parser = commands.add_parser("migrate", help="apply database migrations")
     migrate_parser.set_defaults(run=migrate)

@@ -6,7 +6,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./session-api.sqlite3"
@@ -35,6 +35,23 @@ class Settings(BaseSettings):
     smtp_starttls: bool = True
     mail_from: str = "Session API <sessions@localhost>"
     mail_dir: Path = Path("./outbox-mail")
+    smtp_timeout_seconds: float = Field(default=30, gt=0, le=300)
+
+    # The outbox worker (`session-api worker`).
+    webhook_timeout_seconds: float = Field(default=10, gt=0, le=120)
+    worker_poll_seconds: float = Field(default=1, gt=0, le=300)
+    worker_batch_size: int = Field(default=100, ge=1, le=1000)
+    delivery_lease_seconds: int = Field(default=300, ge=10, le=86_400)
+    delivery_retry_first_seconds: float = Field(default=30, gt=0, le=3600)
+    delivery_retry_max_seconds: float = Field(default=3600, gt=0, le=86_400)
+    delivery_max_attempts: int = Field(default=12, ge=1, le=100)
+    delivery_give_up_after_seconds: int = Field(default=86_400, ge=60, le=30 * 86_400)
+
+    @field_validator("smtp_host", "smtp_username", "smtp_password", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # docker-compose passes `VAR: ${VAR:-}` through as an empty string.
+        return None if value == "" else value
 
     @model_validator(mode="after")
     def _refuse_unsafe(self) -> Settings:
@@ -51,6 +68,16 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"SESSION_API_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes; "
                 "set SESSION_API_ENVIRONMENT=development to allow a short one locally"
+            )
+        if self.smtp_username is not None and self.smtp_password is None:
+            raise ValueError("SESSION_API_SMTP_USERNAME needs SESSION_API_SMTP_PASSWORD")
+        # A send still running when its lease ends is claimed again and sent twice.
+        if self.delivery_lease_seconds < 2 * max(
+            self.smtp_timeout_seconds, self.webhook_timeout_seconds
+        ):
+            raise ValueError(
+                "SESSION_API_DELIVERY_LEASE_SECONDS must be at least twice the SMTP and "
+                "webhook timeouts"
             )
         if self.jwt_public_key is not None and not set(self.jwt_algorithms) <= {
             "RS256",

@@ -16,9 +16,11 @@ from session_api.api.idempotency import IdempotencyMiddleware, with_idempotency_
 from session_api.api.problems import as_problem_media_type, install_problem_handlers
 from session_api.api.routes import (
     availability,
+    calendars,
     coachees,
     coaches,
     health,
+    notifications,
     programs,
     sessions,
     views,
@@ -72,7 +74,17 @@ def create_app(
     app.state.metrics = metrics.Metrics()
     app.add_middleware(metrics.MetricsMiddleware, metrics=app.state.metrics)
     app.include_router(metrics.router)
-    for module in (health, programs, coaches, availability, coachees, sessions, views):
+    for module in (
+        health,
+        programs,
+        coaches,
+        availability,
+        coachees,
+        sessions,
+        views,
+        calendars,
+        notifications,
+    ):
         app.include_router(module.router)
 
     def openapi() -> dict[str, Any]:

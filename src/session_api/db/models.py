@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     Uuid,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -190,7 +191,16 @@ class Event(Base):
     """A domain event, written in the same transaction as the change (the outbox)."""
 
     __tablename__ = "events"
-    __table_args__ = (Index(None, "session_id"),)
+    __table_args__ = (
+        Index(None, "session_id"),
+        # The relay's queue: only the events not yet fanned out, so it stays small.
+        Index(
+            "ix_events_undispatched",
+            "id",
+            postgresql_where=text("dispatched_at IS NULL"),
+            sqlite_where=text("dispatched_at IS NULL"),
+        ),
+    )
 
     # The feed's order and cursor.
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
@@ -201,6 +211,11 @@ class Event(Base):
     coachee_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     occurred_at: Mapped[datetime] = mapped_column()
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # Set by the relay when it fans the event out into deliveries, exactly once.
+    dispatched_at: Mapped[datetime | None] = mapped_column()
+    # The feed's order: handed out by the relay in commit order, so a poller never skips an
+    # event whose id was taken before a larger one that committed first.
+    feed_position: Mapped[int | None] = mapped_column(BigInteger, unique=True)
 
 
 class Delivery(Base):
@@ -215,12 +230,16 @@ class Delivery(Base):
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True)
     channel: Mapped[str] = mapped_column(String(16))
+    # E-mail: "coach:<id>" or "coachee:<id>" (sent to their address at sending time);
+    # webhook: the subscription's id.
     destination: Mapped[str] = mapped_column(String(400))
     state: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column()
     last_error: Mapped[str | None] = mapped_column(Text)
     delivered_at: Mapped[datetime | None] = mapped_column()
+    # Retries stop a bounded time after this.
+    created_at: Mapped[datetime] = mapped_column(default=_now)
 
 
 class WebhookSubscription(Timestamps, Base):

@@ -8,12 +8,15 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from session_api.db.engine import SQLITE_BEGIN
+from session_api.db.repositories.calendars import CalendarRepository
 from session_api.db.repositories.coachees import CoacheeRepository
 from session_api.db.repositories.coaches import CoachRepository
 from session_api.db.repositories.events import EventRepository
 from session_api.db.repositories.idempotency import IdempotencyRepository
+from session_api.db.repositories.outbox import OutboxRepository
 from session_api.db.repositories.programs import ProgramRepository
 from session_api.db.repositories.sessions import BookingRepository, SessionRepository
+from session_api.db.repositories.webhooks import WebhookRepository
 
 
 class UnitOfWork:
@@ -26,6 +29,9 @@ class UnitOfWork:
     bookings: BookingRepository
     events: EventRepository
     idempotency: IdempotencyRepository
+    outbox: OutboxRepository
+    webhooks: WebhookRepository
+    calendars: CalendarRepository
 
     def __init__(self, engine: AsyncEngine, *, write: bool) -> None:
         self._engine = engine
@@ -48,6 +54,9 @@ class UnitOfWork:
         self.sessions = SessionRepository(connection)
         self.bookings = BookingRepository(connection)
         self.events = EventRepository(connection)
+        self.outbox = OutboxRepository(connection)
+        self.webhooks = WebhookRepository(connection)
+        self.calendars = CalendarRepository(connection)
         self.idempotency = IdempotencyRepository(connection)
         return self
 

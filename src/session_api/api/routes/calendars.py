@@ -1,0 +1,64 @@
+"""iCalendar files: `/v1/sessions/{id}/invite.ics` and `/v1/coaches/{id}/calendar.ics`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+
+from session_api.api.deps import ContextDep, PrincipalDep
+from session_api.api.problems import problems
+from session_api.services import access, calendars
+
+router = APIRouter(tags=["calendars"])
+
+CALENDAR_MEDIA_TYPE = "text/calendar; charset=utf-8"
+_CALENDAR_ANSWER: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "An iCalendar (RFC 5545) document.",
+        "content": {"text/calendar": {"schema": {"type": "string"}}},
+    }
+}
+
+
+def _calendar(ics: bytes, filename: str) -> Response:
+    return Response(
+        ics,
+        media_type=CALENDAR_MEDIA_TYPE,
+        headers={
+            "Content-Disposition": f'inline; filename="{filename}"',
+            # Sessions change; a calendar client must not keep a stale copy.
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.get(
+    "/v1/sessions/{session_id}/invite.ics",
+    response_class=Response,
+    responses={**problems(404), **_CALENDAR_ANSWER},
+)
+async def get_session_invite(session_id: str, ctx: ContextDep, principal: PrincipalDep) -> Response:
+    """The session's calendar invite, for whoever may see the session.
+
+    `METHOD:REQUEST` while the session is requested (`STATUS:TENTATIVE`) or scheduled;
+    `METHOD:CANCEL` with `STATUS:CANCELLED` once cancelled or late-cancelled; `PUBLISH` once
+    it took place. The `UID` never changes; `SEQUENCE` rises on every reschedule and cancel.
+    """
+    ics = await calendars.session_invite(ctx, principal, access.parse_id("session", session_id))
+    return _calendar(ics, "invite.ics")
+
+
+@router.get(
+    "/v1/coaches/{coach_id}/calendar.ics",
+    response_class=Response,
+    responses={**problems(403, 404), **_CALENDAR_ANSWER},
+)
+async def get_coach_calendar(coach_id: str, ctx: ContextDep, principal: PrincipalDep) -> Response:
+    """The coach's requested and scheduled sessions that have not ended (the coach or admins).
+
+    A subscription feed (`METHOD:PUBLISH`) with the same `UID`s as the invites; a coachee
+    gets 403.
+    """
+    ics = await calendars.coach_calendar(ctx, principal, access.parse_id("coach", coach_id))
+    return _calendar(ics, "calendar.ics")

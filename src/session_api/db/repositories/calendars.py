@@ -1,0 +1,63 @@
+"""Sessions with both people's names, addresses and zones: what invites and e-mails need."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, select
+
+from session_api.db.models import coachees, coaches, programs, sessions
+from session_api.db.repositories.base import AnyRow, Repository
+from session_api.db.repositories.sessions import OPEN, SESSION_NUMBER
+
+
+def _invite_rows() -> Select[*tuple[Any, ...]]:
+    return (
+        select(
+            *sessions.c,
+            SESSION_NUMBER,
+            programs.c.sessions_per_month,
+            coaches.c.name.label("coach_name"),
+            coaches.c.email.label("coach_email"),
+            coaches.c.timezone.label("coach_timezone"),
+            coachees.c.name.label("coachee_name"),
+            coachees.c.email.label("coachee_email"),
+            coachees.c.timezone.label("coachee_timezone"),
+            coachees.c.coach_id.label("coachee_coach_id"),
+        )
+        .join(coachees, coachees.c.id == sessions.c.coachee_id)
+        .join(programs, programs.c.id == coachees.c.program_id)
+        .join(coaches, coaches.c.id == sessions.c.coach_id)
+    )
+
+
+class CalendarRepository(Repository):
+    """Queries for invites, calendar feeds and session e-mails."""
+
+    table = sessions
+
+    async def invites(self, session_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, AnyRow]:
+        """Sessions by id, numbered, with coach and coachee details."""
+        if not session_ids:
+            return {}
+        query = _invite_rows().where(sessions.c.id.in_(session_ids))
+        return {row.id: row for row in await self._connection.execute(query)}
+
+    async def coach_upcoming(
+        self, coach_id: uuid.UUID, *, now: datetime, limit: int
+    ) -> Sequence[AnyRow]:
+        """A coach's requested and scheduled sessions that have not ended, by start."""
+        query = (
+            _invite_rows()
+            .where(
+                sessions.c.coach_id == coach_id,
+                sessions.c.status.in_(OPEN),
+                sessions.c.ends_at > now,
+            )
+            .order_by(sessions.c.starts_at, sessions.c.id)
+            .limit(limit)
+        )
+        return (await self._connection.execute(query)).all()

@@ -1,0 +1,154 @@
+"""The relay's queries: claim events, fan them out, publish them to the feed, lease deliveries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, func, insert, select, update
+
+from session_api.db.models import deliveries, events, sessions
+from session_api.db.repositories.base import AnyRow, Repository
+
+# Any constant will do: it names the lock that hands out feed positions one relay at a time.
+FEED_LOCK_KEY = 0x5E55_1011_FEED
+
+
+class OutboxRepository(Repository):
+    """Queries of the events and deliveries tables on behalf of the relay and the feed."""
+
+    table = events
+
+    async def claim_undispatched(self, limit: int) -> Sequence[AnyRow]:
+        """The oldest events not yet fanned out, locked; other relays skip them.
+
+        Each row carries the session's coach (null for month events): the fan-out needs it.
+        """
+        query = (
+            select(
+                events.c.id,
+                events.c.event_id,
+                events.c.type,
+                events.c.session_id,
+                events.c.coachee_id,
+                events.c.data,
+                sessions.c.coach_id,
+            )
+            .select_from(events.outerjoin(sessions, sessions.c.id == events.c.session_id))
+            .where(events.c.dispatched_at.is_(None))
+            .order_by(events.c.id)
+            .limit(limit)
+            .with_for_update(of=events, skip_locked=True)
+        )
+        return (await self._connection.execute(query)).all()
+
+    async def add_deliveries(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert deliveries (event_id, channel, destination, next_attempt_at, created_at)."""
+        if rows:
+            await self._connection.execute(insert(deliveries), list(rows))
+
+    async def publish(self, event_ids: Sequence[int], now: datetime) -> None:
+        """Mark events dispatched and give them the next feed positions, in this order.
+
+        Positions are handed out under one lock held until commit, so they rise in commit
+        order: a feed reader that has seen position p will never later find a smaller one.
+        """
+        if not event_ids:
+            return
+        if self._connection.dialect.name == "postgresql":
+            await self._connection.execute(select(func.pg_advisory_xact_lock(FEED_LOCK_KEY)))
+        # On SQLite the transaction already holds the database's single write lock.
+        last = (
+            await self._connection.execute(
+                select(func.coalesce(func.max(events.c.feed_position), 0))
+            )
+        ).scalar_one()
+        query = (
+            update(events)
+            .where(events.c.id == bindparam("b_id"))
+            .values(feed_position=bindparam("b_position"), dispatched_at=now)
+        )
+        await self._connection.execute(
+            query,
+            [{"b_id": id_, "b_position": last + n} for n, id_ in enumerate(event_ids, start=1)],
+        )
+
+    async def feed(self, *, after: int, limit: int) -> Sequence[AnyRow]:
+        """Published events after a feed position, in feed order."""
+        query = (
+            select(events)
+            .where(events.c.feed_position > after)
+            .order_by(events.c.feed_position)
+            .limit(limit)
+        )
+        return (await self._connection.execute(query)).all()
+
+    async def claim_due(
+        self, *, now: datetime, limit: int, lease_until: datetime
+    ) -> Sequence[AnyRow]:
+        """Lease the deliveries that are due: counted as an attempt and hidden until the lease ends.
+
+        Rows carry their event. The lease (not a held transaction) keeps other relays away
+        while this one sends; if it dies, the lease runs out and the delivery is sent again.
+        """
+        query = (
+            select(
+                *deliveries.c,
+                events.c.event_id.label("event_uuid"),
+                events.c.type,
+                events.c.session_id,
+                events.c.coachee_id,
+                events.c.occurred_at,
+                events.c.data,
+            )
+            .join(events, events.c.id == deliveries.c.event_id)
+            .where(deliveries.c.state == "pending", deliveries.c.next_attempt_at <= now)
+            .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
+            .limit(limit)
+            .with_for_update(of=deliveries, skip_locked=True)
+        )
+        rows = (await self._connection.execute(query)).all()
+        if rows:
+            await self._connection.execute(
+                update(deliveries)
+                .where(deliveries.c.id.in_([row.id for row in rows]))
+                .values(attempts=deliveries.c.attempts + 1, next_attempt_at=lease_until)
+            )
+        return rows
+
+    async def settle(self, outcomes: Sequence[dict[str, Any]]) -> None:
+        """Record attempts' results: `b_id`, `b_attempts` (as claimed) and the new values.
+
+        A result only lands while the delivery is still pending at the attempt that was
+        claimed: a relay whose lease ran out cannot overwrite a later relay's result.
+        """
+        if not outcomes:
+            return
+        query = (
+            update(deliveries)
+            .where(
+                deliveries.c.id == bindparam("b_id"),
+                deliveries.c.attempts == bindparam("b_attempts"),
+                deliveries.c.state == "pending",
+            )
+            .values(
+                state=bindparam("b_state"),
+                next_attempt_at=bindparam("b_next_attempt_at"),
+                last_error=bindparam("b_last_error"),
+                delivered_at=bindparam("b_delivered_at"),
+            )
+        )
+        await self._connection.execute(query, list(outcomes))
+
+    async def fail_pending_webhooks(self, subscription_id: str, reason: str) -> None:
+        """Give up every pending delivery to one webhook subscription."""
+        await self._connection.execute(
+            update(deliveries)
+            .where(
+                deliveries.c.channel == "webhook",
+                deliveries.c.destination == subscription_id,
+                deliveries.c.state == "pending",
+            )
+            .values(state="failed", last_error=reason)
+        )

@@ -1,0 +1,101 @@
+"""Webhook subscriptions (admins) and the event feed."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from session_api.auth import Principal
+from session_api.db.repositories.base import AnyRow
+from session_api.errors import ValidationProblem
+from session_api.notify.signing import generate_secret
+from session_api.services import access
+from session_api.services.context import Context
+
+
+async def events_after(
+    ctx: Context, principal: Principal, *, after: int, limit: int
+) -> Sequence[AnyRow]:
+    """Published events after a feed position, in feed order (admins)."""
+    principal.require_admin()
+    async with ctx.reading() as uow:
+        return await uow.outbox.feed(after=after, limit=limit)
+
+
+async def create_webhook(
+    ctx: Context, principal: Principal, *, url: str, event_types: Sequence[str] | None
+) -> AnyRow:
+    """Subscribe a URL to events, with a new signing secret."""
+    principal.require_admin()
+    now = ctx.now()
+    async with ctx.writing() as uow:
+        subscription = await uow.webhooks.add(
+            {
+                "url": url,
+                "secret": generate_secret(),
+                "event_types": _distinct(event_types),
+                "active": True,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+        await uow.commit()
+    return subscription
+
+
+async def list_webhooks(
+    ctx: Context, principal: Principal, *, after: uuid.UUID | None, limit: int
+) -> Sequence[AnyRow]:
+    """Subscriptions by id."""
+    principal.require_admin()
+    async with ctx.reading() as uow:
+        return await uow.webhooks.page(after=after, limit=limit)
+
+
+async def get_webhook(ctx: Context, principal: Principal, webhook_id: uuid.UUID) -> AnyRow:
+    """One subscription."""
+    principal.require_admin()
+    async with ctx.reading() as uow:
+        subscription = await uow.webhooks.get(webhook_id)
+    if subscription is None:
+        raise access.not_found("webhook", webhook_id)
+    return subscription
+
+
+async def update_webhook(
+    ctx: Context, principal: Principal, webhook_id: uuid.UUID, changes: dict[str, Any]
+) -> AnyRow:
+    """Change a subscription; re-activating it clears why it was disabled."""
+    principal.require_admin()
+    for name in ("url", "active"):
+        if name in changes and changes[name] is None:
+            raise ValidationProblem(f"{name} cannot be null.")
+    if "event_types" in changes:
+        changes["event_types"] = _distinct(changes["event_types"])
+    if changes.get("active") is True:
+        changes["disabled_reason"] = None
+    elif changes.get("active") is False:
+        changes["disabled_reason"] = f"disabled by {principal.actor}"
+    async with ctx.writing() as uow:
+        subscription = await uow.webhooks.change(webhook_id, {**changes, "updated_at": ctx.now()})
+        if subscription is None:
+            raise access.not_found("webhook", webhook_id)
+        await uow.commit()
+    return subscription
+
+
+async def delete_webhook(ctx: Context, principal: Principal, webhook_id: uuid.UUID) -> None:
+    """Remove a subscription; what it has not received yet is given up."""
+    principal.require_admin()
+    async with ctx.writing() as uow:
+        await uow.outbox.fail_pending_webhooks(
+            str(webhook_id), "the webhook subscription was deleted"
+        )
+        if not await uow.webhooks.remove(webhook_id):
+            raise access.not_found("webhook", webhook_id)
+        await uow.commit()
+
+
+def _distinct(event_types: Sequence[str] | None) -> list[str] | None:
+    return None if event_types is None else sorted(set(event_types))
