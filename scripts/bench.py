@@ -136,6 +136,40 @@ async def _run(args: argparse.Namespace, base_url: str, secret: str) -> None:
             return (await client.get(f"/v1/sessions/{session_id}")).status_code
 
         _report("GET session", args.seconds, await _load(args.seconds, args.concurrency, read))
+        await _race(client, coachees)
+
+
+async def _race(client: httpx.AsyncClient, coachees: list[str]) -> None:
+    """40 simultaneous bookings into one month with 2 places, spread over the workers."""
+    program = await client.post("/v1/programs", json={"name": "Race", "sessions_per_month": 2})
+    first = (await client.get(f"/v1/coachees/{coachees[0]}")).json()
+    racer = await client.post(
+        "/v1/coachees",
+        json={
+            "name": "Racer",
+            "email": "racer@example.com",
+            "timezone": "UTC",
+            "program_id": program.json()["id"],
+            "coach_id": first["coach_id"],
+        },
+    )
+    month = (datetime.now(UTC) + timedelta(days=400)).strftime("%Y-%m")
+    responses = await asyncio.gather(
+        *(
+            client.post(
+                "/v1/sessions",
+                json={
+                    "coachee_id": racer.json()["id"],
+                    "starts_at": f"{month}-{1 + n % 28:02d}T{n // 28 + 8:02d}:00:00+00:00",
+                },
+            )
+            for n in range(40)
+        )
+    )
+    outcome: dict[int, int] = {}
+    for response in responses:
+        outcome[response.status_code] = outcome.get(response.status_code, 0) + 1
+    print(f"race           40 bookings into a 2-a-month month -> {outcome}")  # noqa: T201
 
 
 async def _raw_asyncpg(seconds: float, concurrency: int) -> None:
