@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -52,9 +54,16 @@ class Principal:
 
 
 class TokenVerifier:
-    """Verifies bearer tokens with the algorithms fixed by configuration, never by the token."""
+    """Verifies bearer tokens with the algorithms fixed by configuration, never by the token.
+
+    A client sends the same token with every request, so verified tokens are remembered (up
+    to `CACHE_SIZE`) until their `exp`: signature checks cost more than the rest of a read.
+    """
+
+    CACHE_SIZE = 4096
 
     def __init__(self, settings: Settings) -> None:
+        self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
         self._algorithms = list(settings.jwt_algorithms)
         if settings.jwt_public_key is not None:
             self._key: str = settings.jwt_public_key
@@ -66,6 +75,13 @@ class TokenVerifier:
 
     def verify(self, token: str) -> Principal:
         """The principal of a valid token; 401 `unauthorized` for anything else."""
+        remembered = self._verified.get(token)
+        if remembered is not None:
+            principal, expires = remembered
+            if time.time() < expires:
+                self._verified.move_to_end(token)
+                return principal
+            del self._verified[token]
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
@@ -77,7 +93,11 @@ class TokenVerifier:
             )
         except jwt.PyJWTError as error:
             raise Unauthorized(f"The bearer token is not valid: {error}.") from None
-        return principal_from_claims(claims)
+        principal = principal_from_claims(claims)
+        self._verified[token] = (principal, float(claims["exp"]))
+        if len(self._verified) > self.CACHE_SIZE:
+            self._verified.popitem(last=False)
+        return principal
 
 
 def principal_from_claims(claims: dict[str, Any]) -> Principal:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -85,3 +86,21 @@ def test_rs256_with_a_configured_public_key() -> None:
     # An HS256 token "signed" with the public key must not pass (algorithm confusion).
     with pytest.raises(Unauthorized):
         TokenVerifier(settings).verify(jwt.encode(_claims(), SECRET, algorithm="HS256"))
+
+
+def test_remembered_tokens_still_expire(monkeypatch: pytest.MonkeyPatch) -> None:
+    verifier = TokenVerifier(Settings(jwt_secret=SECRET))
+    token = jwt.encode(_claims(exp=datetime.now(UTC) + timedelta(seconds=30)), SECRET, "HS256")
+    assert verifier.verify(token).subject == "ops"
+
+    def expired(*_args: Any, **_kwargs: Any) -> dict[str, Any]:
+        raise jwt.ExpiredSignatureError("Signature has expired")
+
+    monkeypatch.setattr(jwt, "decode", expired)
+    # Remembered: no second signature check before `exp`...
+    assert verifier.verify(token).subject == "ops"
+    later = time.time() + 60
+    monkeypatch.setattr(time, "time", lambda: later)
+    # ...and checked afresh (here: refused) once `exp` has passed.
+    with pytest.raises(Unauthorized):
+        verifier.verify(token)

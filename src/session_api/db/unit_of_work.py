@@ -40,8 +40,12 @@ class UnitOfWork:
 
     async def __aenter__(self) -> Self:
         connection = await self._engine.connect()
-        if self._write and self._engine.dialect.name == "sqlite":
+        dialect = self._engine.dialect.name
+        if self._write and dialect == "sqlite":
             connection = await connection.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
+        elif not self._write and dialect == "postgresql":
+            # Reads need no BEGIN/ROLLBACK round trips; each statement sees committed data.
+            connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
         try:
             await connection.begin()
         except BaseException:
