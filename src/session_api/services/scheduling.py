@@ -117,7 +117,7 @@ async def book(
         usage = await _ensure_room(uow, booking, place.month, moving_from=None, moving_id=None)
 
         session_id = uuid.uuid4()
-        await uow.sessions.add(
+        await uow.sessions.insert(
             {
                 "id": session_id,
                 "coachee_id": coachee_id,

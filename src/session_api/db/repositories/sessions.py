@@ -9,7 +9,6 @@ from typing import Any
 
 from sqlalchemy import (
     Select,
-    and_,
     bindparam,
     case,
     func,
@@ -116,6 +115,41 @@ _LOCK_BOOKING = (
     .with_for_update(of=[coachees, coaches])
 )
 
+_CONFLICTS = (
+    select(
+        sessions.c.id,
+        sessions.c.coach_id,
+        sessions.c.coachee_id,
+        sessions.c.starts_at,
+        sessions.c.ends_at,
+    )
+    .where(
+        sessions.c.status.in_(OPEN),
+        or_(
+            sessions.c.coach_id == bindparam("coach_id"),
+            sessions.c.coachee_id == bindparam("coachee_id"),
+        ),
+        sessions.c.starts_at < bindparam("ends_at"),
+        sessions.c.ends_at > bindparam("starts_at"),
+    )
+    .order_by(sessions.c.starts_at)
+    .limit(1)
+)
+_FIRST_CONFLICT = _CONFLICTS
+_FIRST_CONFLICT_EXCEPT = _CONFLICTS.where(sessions.c.id != bindparam("excluding"))
+_USAGE = (
+    select(sessions.c.status, func.count().label("n"))
+    .where(
+        sessions.c.coachee_id == bindparam("coachee_id"),
+        sessions.c.month == bindparam("month"),
+    )
+    .group_by(sessions.c.status)
+)
+# SET takes the columns named by the parameters; the b_ names are the WHERE's.
+_CHANGE_WHERE_VERSION = update(sessions).where(
+    sessions.c.id == bindparam("b_id"), sessions.c.version == bindparam("b_version")
+)
+
 
 class SessionRepository(Repository):
     """Queries of the sessions table."""
@@ -147,12 +181,8 @@ class SessionRepository(Repository):
 
     async def usage(self, coachee_id: uuid.UUID, month: str) -> dict[str, int]:
         """Counts by status of one coachee's sessions in one month."""
-        query = (
-            select(sessions.c.status, func.count().label("n"))
-            .where(sessions.c.coachee_id == coachee_id, sessions.c.month == month)
-            .group_by(sessions.c.status)
-        )
-        return {row.status: row.n for row in await self._connection.execute(query)}
+        values = {"coachee_id": coachee_id, "month": month}
+        return {row.status: row.n for row in await self._connection.execute(_USAGE, values)}
 
     async def usage_by_month(
         self, coachee_id: uuid.UUID, first_month: str, last_month: str | None = None
@@ -202,26 +232,18 @@ class SessionRepository(Repository):
         excluding: uuid.UUID | None = None,
     ) -> AnyRow | None:
         """An open session of the coach or the coachee that overlaps [starts_at, ends_at)."""
-        query = (
-            select(
-                sessions.c.id,
-                sessions.c.coach_id,
-                sessions.c.coachee_id,
-                sessions.c.starts_at,
-                sessions.c.ends_at,
-            )
-            .where(
-                sessions.c.status.in_(OPEN),
-                or_(sessions.c.coach_id == coach_id, sessions.c.coachee_id == coachee_id),
-                sessions.c.starts_at < ends_at,
-                sessions.c.ends_at > starts_at,
-            )
-            .order_by(sessions.c.starts_at)
-            .limit(1)
-        )
-        if excluding is not None:
-            query = query.where(sessions.c.id != excluding)
-        return (await self._connection.execute(query)).first()
+        values = {
+            "coach_id": coach_id,
+            "coachee_id": coachee_id,
+            "starts_at": starts_at,
+            "ends_at": ends_at,
+        }
+        if excluding is None:
+            result = await self._connection.execute(_FIRST_CONFLICT, values)
+        else:
+            values["excluding"] = excluding
+            result = await self._connection.execute(_FIRST_CONFLICT_EXCEPT, values)
+        return result.first()
 
     async def busy_intervals(
         self,
@@ -281,6 +303,10 @@ class SessionRepository(Repository):
         ).where(sessions.c.coachee_id == coachee_id, sessions.c.month.in_(months))
         return (await self._connection.execute(query)).all()
 
+    async def insert(self, row: dict[str, Any]) -> None:
+        """Insert one session (read it back numbered with `numbered`)."""
+        await self._connection.execute(insert(sessions), row)
+
     async def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
         """Insert several sessions in one round trip."""
         await self._connection.execute(insert(sessions), list(rows))
@@ -293,16 +319,14 @@ class SessionRepository(Repository):
         self, session_id: uuid.UUID, version: int, values: dict[str, Any]
     ) -> None:
         """Update a session, bumping its version."""
-        query = (
-            update(sessions)
-            .where(and_(sessions.c.id == session_id, sessions.c.version == version))
-            .values(**values, version=version + 1)
+        await self._connection.execute(
+            _CHANGE_WHERE_VERSION,
+            {**values, "version": version + 1, "b_id": session_id, "b_version": version},
         )
-        await self._connection.execute(query)
 
     async def add_history(self, entry: dict[str, Any]) -> None:
         """Record one change of a session."""
-        await self._connection.execute(insert(session_history).values(**entry))
+        await self._connection.execute(insert(session_history), entry)
 
     async def history(self, session_id: uuid.UUID) -> Sequence[AnyRow]:
         """A session's changes, oldest first."""
