@@ -10,7 +10,8 @@ from session_api.errors import ValidationProblem
 
 # [0-9], not \d: \d also matches other scripts' digits, which int() would then accept.
 _MONTH_PATTERN = re.compile(r"([0-9]{4})-([0-9]{2})")
-_MONTH_NAMES = (
+# Spelled out rather than strftime("%B"), which follows the process locale.
+MONTH_NAMES = (
     "January",
     "February",
     "March",
@@ -76,7 +77,7 @@ def month_end_utc(month: str, zone: ZoneInfo) -> datetime:
 def month_title(month: str) -> str:
     """Return the month as people write it, e.g. "December 2026"."""
     year, number = divmod(_index(month), 12)
-    return f"{_MONTH_NAMES[number]} {year}"
+    return f"{MONTH_NAMES[number]} {year}"
 
 
 def _index(month: str) -> int:

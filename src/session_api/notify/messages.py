@@ -11,6 +11,7 @@ from email.policy import SMTP
 from email.utils import format_datetime, make_msgid, parseaddr
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from session_api.domain.months import MONTH_NAMES
 from session_api.notify.ics import InviteSession, invite_calendar, invite_method
 
 INVITE_FILENAME = "invite.ics"
@@ -29,20 +30,6 @@ EVENT_TYPES = INVITE_EVENTS | {"session.completed", "session.no_show"}
 
 # Spelled out rather than strftime("%A %B"), which follows the process locale.
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
 
 
 @dataclass(frozen=True)
@@ -77,7 +64,7 @@ class _Content:
 def format_day_time(at: datetime, zone: ZoneInfo) -> str:
     """E.g. "Tuesday 1 December 2026, 10:00" in the given zone."""
     local = at.astimezone(zone)
-    day = f"{_WEEKDAYS[local.weekday()]} {local.day} {_MONTHS[local.month - 1]} {local.year}"
+    day = f"{_WEEKDAYS[local.weekday()]} {local.day} {MONTH_NAMES[local.month - 1]} {local.year}"
     return f"{day}, {local:%H:%M}"
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Response, status
 from fastapi.responses import JSONResponse
@@ -23,9 +23,11 @@ from session_api.api.schemas.sessions import (
     SessionRead,
     SessionReschedule,
 )
+from session_api.auth import Principal
 from session_api.db.repositories.base import AnyRow
 from session_api.domain.quota import SessionStatus
 from session_api.services import access, batch, scheduling
+from session_api.services.context import Context
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
 
@@ -244,15 +246,7 @@ async def complete_session(
     body: SessionMark | None = None,
 ) -> SessionRead:
     """Mark a scheduled session as completed, once it has started (coach or admin)."""
-    row = await scheduling.mark(
-        ctx,
-        principal,
-        access.parse_id("session", session_id),
-        action="complete",
-        message=(body or SessionMark()).message,
-        if_match=if_match,
-    )
-    return _answer(row, response)
+    return await _mark(ctx, principal, session_id, "complete", body, if_match, response)
 
 
 @router.post("/{session_id}/no-show", responses=_ACTION_RESPONSES)
@@ -265,11 +259,23 @@ async def mark_session_no_show(
     body: SessionMark | None = None,
 ) -> SessionRead:
     """Mark a scheduled session as a no-show, once it has started (coach or admin)."""
+    return await _mark(ctx, principal, session_id, "no_show", body, if_match, response)
+
+
+async def _mark(
+    ctx: Context,
+    principal: Principal,
+    session_id: str,
+    action: Literal["complete", "no_show"],
+    body: SessionMark | None,
+    if_match: str | None,
+    response: Response,
+) -> SessionRead:
     row = await scheduling.mark(
         ctx,
         principal,
         access.parse_id("session", session_id),
-        action="no_show",
+        action=action,
         message=(body or SessionMark()).message,
         if_match=if_match,
     )

@@ -69,23 +69,27 @@ def numbered_sessions() -> Select[*tuple[Any, ...]]:
     )
 
 
+# What every booking decision needs: the coachee's zone and status, the program's rules,
+# the coach's zone and availability.
+_BOOKING_FACTS = (
+    coachees.c.name.label("coachee_name"),
+    coachees.c.timezone.label("coachee_timezone"),
+    coachees.c.status.label("coachee_status"),
+    programs.c.sessions_per_month,
+    programs.c.session_minutes,
+    programs.c.starts_on,
+    programs.c.ends_on,
+    programs.c.late_cancel_hours,
+    coaches.c.timezone.label("coach_timezone"),
+    coaches.c.availability,
+)
 # Built once: the hot paths only bind values.
 _NUMBERED_BY_ID = numbered_sessions().where(sessions.c.id == bindparam("session_id"))
 _LOCK_FOR_CHANGE = (
     select(
         *sessions.c,
-        coachees.c.name.label("coachee_name"),
-        coachees.c.email.label("coachee_email"),
-        coachees.c.timezone.label("coachee_timezone"),
-        coachees.c.status.label("coachee_status"),
         coachees.c.coach_id.label("coachee_coach_id"),
-        programs.c.sessions_per_month,
-        programs.c.session_minutes,
-        programs.c.starts_on,
-        programs.c.ends_on,
-        programs.c.late_cancel_hours,
-        coaches.c.timezone.label("coach_timezone"),
-        coaches.c.availability,
+        *_BOOKING_FACTS,
     )
     .join(coachees, coachees.c.id == sessions.c.coachee_id)
     .join(programs, programs.c.id == coachees.c.program_id)
@@ -95,20 +99,7 @@ _LOCK_FOR_CHANGE = (
 )
 
 _LOCK_BOOKING = (
-    select(
-        coachees.c.id.label("coachee_id"),
-        coachees.c.name.label("coachee_name"),
-        coachees.c.timezone.label("coachee_timezone"),
-        coachees.c.status.label("coachee_status"),
-        coachees.c.coach_id,
-        programs.c.sessions_per_month,
-        programs.c.session_minutes,
-        programs.c.starts_on,
-        programs.c.ends_on,
-        programs.c.late_cancel_hours,
-        coaches.c.timezone.label("coach_timezone"),
-        coaches.c.availability,
-    )
+    select(coachees.c.id.label("coachee_id"), coachees.c.coach_id, *_BOOKING_FACTS)
     .join(programs, programs.c.id == coachees.c.program_id)
     .join(coaches, coaches.c.id == coachees.c.coach_id)
     .where(coachees.c.id == bindparam("coachee_id"))
