@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import jwt
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 JWT_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 ADMIN = "admin"
@@ -92,3 +96,19 @@ class Factory:
             **fields,
         }
         return created(await self.client.post("/v1/coachees", json=body, headers=auth()))
+
+
+@contextmanager
+def counting_statements(engine: AsyncEngine) -> Iterator[list[str]]:
+    """Every SQL statement the engine sends while the block runs (SQLite's BEGIN is none)."""
+    statements: list[str] = []
+
+    def record(*args: Any) -> None:
+        if not args[2].startswith("BEGIN"):
+            statements.append(args[2])
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)

@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from sqlalchemy import event, insert
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from session_api.api.schemas.availability import Weekday
 from session_api.db.models import sessions
 from session_api.domain.availability import WEEKDAYS, availability_from_json, fits
 from session_api.domain.months import month_of
-from tests.support import Clock, Factory, as_coach, as_coachee, auth
+from tests.support import Clock, Factory, as_coach, as_coachee, auth, counting_statements
 
 Json = dict[str, Any]
 
@@ -98,21 +96,6 @@ async def insert_session(
                 updated_at=now,
             )
         )
-
-
-@contextmanager
-def counting_statements(engine: AsyncEngine) -> Iterator[list[str]]:
-    """The SQL statements the engine runs inside the block."""
-    statements: list[str] = []
-
-    def record(*args: Any) -> None:
-        statements.append(args[2])
-
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
 
 
 MONDAY_MORNING = {"weekly": [{"weekday": "monday", "start": "09:00", "end": "11:00"}]}

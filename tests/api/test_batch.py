@@ -6,12 +6,10 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event
-from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.scheduling_support import booked, open_all_week
-from tests.support import Factory, as_coachee, auth
+from tests.support import Factory, as_coachee, auth, counting_statements
 
 
 @pytest.fixture
@@ -144,14 +142,8 @@ async def test_statements_do_not_grow_with_occurrences(
     await open_all_week(engine, coach["id"], start="00:00", end="24:00")
     program = await factory.program(sessions_per_month=31)
     coachee = await factory.coachee(coach=coach, program=program, timezone="UTC")
-    statements: list[str] = []
-
-    def count(_conn: Connection, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
     counts = []
-    event.listen(engine.sync_engine, "before_cursor_execute", count)
-    try:
+    with counting_statements(engine) as statements:
         for first, occurrences in (("2026-12-01T10:00:00Z", 2), ("2027-06-01T10:00:00Z", 20)):
             statements.clear()
             response = await client.post(
@@ -159,6 +151,4 @@ async def test_statements_do_not_grow_with_occurrences(
             )
             assert response.status_code == 201, response.text
             counts.append(len(statements))
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", count)
     assert counts[0] == counts[1]

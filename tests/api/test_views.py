@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
-from sqlalchemy import event, insert
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from session_api.db.models import coachees, coaches, programs, sessions
 from session_api.domain.months import month_of
-from tests.support import Clock, Factory, as_coach, as_coachee, auth
+from tests.support import Clock, Factory, as_coach, as_coachee, auth, counting_statements
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 
@@ -65,22 +63,6 @@ def ids(response: httpx.Response) -> list[str]:
     """The item ids of a 200 answer."""
     assert response.status_code == 200, response.text
     return [item["id"] for item in response.json()["items"]]
-
-
-@contextmanager
-def counting_statements(engine: AsyncEngine) -> Iterator[list[str]]:
-    """Every SQL query the engine sends while the block runs (SQLite's BEGIN is no query)."""
-    statements: list[str] = []
-
-    def record(*args: Any) -> None:
-        if not args[2].startswith("BEGIN"):
-            statements.append(args[2])
-
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
 
 
 # Next sessions ------------------------------------------------------------------------------

@@ -106,7 +106,7 @@ _LOCK_BOOKING = (
     .with_for_update(of=[coachees, coaches])
 )
 
-_CONFLICTS = (
+_OPEN_BETWEEN = (
     select(
         sessions.c.id,
         sessions.c.coach_id,
@@ -124,10 +124,9 @@ _CONFLICTS = (
         sessions.c.ends_at > bindparam("starts_at"),
     )
     .order_by(sessions.c.starts_at)
-    .limit(1)
 )
-_FIRST_CONFLICT = _CONFLICTS
-_FIRST_CONFLICT_EXCEPT = _CONFLICTS.where(sessions.c.id != bindparam("excluding"))
+_FIRST_CONFLICT = _OPEN_BETWEEN.limit(1)
+_FIRST_CONFLICT_EXCEPT = _FIRST_CONFLICT.where(sessions.c.id != bindparam("excluding"))
 _USAGE = (
     select(sessions.c.status, func.count().label("n"))
     .where(
@@ -269,23 +268,13 @@ class SessionRepository(Repository):
         ends_at: datetime,
     ) -> Sequence[AnyRow]:
         """Open sessions of the coach or the coachee overlapping [starts_at, ends_at)."""
-        query = (
-            select(
-                sessions.c.id,
-                sessions.c.coach_id,
-                sessions.c.coachee_id,
-                sessions.c.starts_at,
-                sessions.c.ends_at,
-            )
-            .where(
-                sessions.c.status.in_(OPEN),
-                or_(sessions.c.coach_id == coach_id, sessions.c.coachee_id == coachee_id),
-                sessions.c.starts_at < ends_at,
-                sessions.c.ends_at > starts_at,
-            )
-            .order_by(sessions.c.starts_at)
-        )
-        return (await self._connection.execute(query)).all()
+        values = {
+            "coach_id": coach_id,
+            "coachee_id": coachee_id,
+            "starts_at": starts_at,
+            "ends_at": ends_at,
+        }
+        return (await self._connection.execute(_OPEN_BETWEEN, values)).all()
 
     async def in_months(self, coachee_id: uuid.UUID, months: Sequence[str]) -> Sequence[AnyRow]:
         """A coachee's sessions (id, starts_at, status, month) in some months."""
