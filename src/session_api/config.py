@@ -20,7 +20,7 @@ class Settings(BaseSettings):
 
     environment: Literal["production", "development", "test"] = "production"
     database_url: str = DEFAULT_DATABASE_URL
-    database_pool_size: int = Field(default=10, ge=1, le=200)
+    database_pool_size: int = Field(default=20, ge=1, le=200)
 
     jwt_secret: SecretStr | None = None
     jwt_public_key: str | None = None

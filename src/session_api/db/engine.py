@@ -15,14 +15,24 @@ SQLITE_BEGIN = "session_api_sqlite_begin"
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
 
-def build_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+POOL_TIMEOUT_SECONDS = 10
+
+
+def build_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
     """Build the engine for a database URL; SQLite is tuned for concurrent writers."""
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         _tune_sqlite(engine)
         return engine
+    # No overflow: connections opened past the pool are closed again at once, and under load
+    # that churn (a new PostgreSQL connection per request) costs more than a short wait.
+    # A request that waits longer than the timeout answers 503 `service_unavailable`.
     return create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False, pool_recycle=1800
+        url,
+        pool_size=pool_size,
+        max_overflow=0,
+        pool_timeout=POOL_TIMEOUT_SECONDS,
+        pool_recycle=1800,
     )
 
 
