@@ -21,6 +21,7 @@ from session_api.db import migrations
 from session_api.db.engine import build_engine
 from session_api.main import create_app
 from session_api.notify import worker as relay
+from session_api.server import NoDelayH11Protocol
 
 _TTL = re.compile(r"^(\d+)([smhd]?)$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -67,6 +68,7 @@ def serve(args: argparse.Namespace) -> None:
         port=args.port,
         workers=args.workers,
         proxy_headers=False,
+        http=NoDelayH11Protocol,
     )
 
 
