@@ -275,21 +275,7 @@ async def _write(
     ids = [uuid.uuid4() for _ in places]
     await uow.sessions.add_many(
         [
-            {
-                "id": session_id,
-                "coachee_id": booking.coachee_id,
-                "coach_id": booking.coach_id,
-                "starts_at": place.starts_at,
-                "ends_at": place.ends_at,
-                "month": place.month,
-                "status": status,
-                "created_by": principal.actor,
-                "note": note,
-                "version": 1,
-                "sequence": 0,
-                "created_at": now,
-                "updated_at": now,
-            }
+            scheduling.new_session_row(session_id, booking, place, status, principal, note, now)
             for session_id, place in zip(ids, places, strict=True)
         ]
     )

@@ -118,19 +118,7 @@ async def book(
 
         session_id = uuid.uuid4()
         await uow.sessions.insert(
-            {
-                "id": session_id,
-                "coachee_id": coachee_id,
-                "coach_id": booking.coach_id,
-                "starts_at": place.starts_at,
-                "ends_at": place.ends_at,
-                "month": place.month,
-                "status": status,
-                "created_by": principal.actor,
-                "note": note,
-                "created_at": now,
-                "updated_at": now,
-            }
+            new_session_row(session_id, booking, place, status, principal, note, now)
         )
         action = "recorded" if backfill else str(status)
         await uow.sessions.add_history(
@@ -217,7 +205,7 @@ async def reschedule(
                 now,
                 principal,
                 "rescheduled",
-                before=(current.starts_at, current.ends_at, SessionStatus(current.status)),
+                before=moment(current),
                 after=(place.starts_at, place.ends_at, status),
                 message=message,
                 override=override_availability,
@@ -278,7 +266,7 @@ async def cancel(
                 now,
                 principal,
                 str(status),
-                before=(current.starts_at, current.ends_at, SessionStatus(current.status)),
+                before=moment(current),
                 after=(current.starts_at, current.ends_at, status),
                 message=message,
                 override=False,
@@ -389,7 +377,7 @@ async def _transition(
             now,
             principal,
             action,
-            before=(current.starts_at, current.ends_at, SessionStatus(current.status)),
+            before=moment(current),
             after=(current.starts_at, current.ends_at, status),
             message=message,
             override=override,
@@ -637,6 +625,38 @@ def session_event(
             **extra,
         },
     )
+
+
+def new_session_row(
+    session_id: uuid.UUID,
+    booking: AnyRow,
+    place: Placement,
+    status: SessionStatus,
+    principal: Principal,
+    note: str | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """The row of a session being booked for the locked coachee."""
+    return {
+        "id": session_id,
+        "coachee_id": booking.coachee_id,
+        "coach_id": booking.coach_id,
+        "starts_at": place.starts_at,
+        "ends_at": place.ends_at,
+        "month": place.month,
+        "status": status,
+        "created_by": principal.actor,
+        "note": note,
+        "version": 1,
+        "sequence": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def moment(row: AnyRow) -> tuple[datetime, datetime, SessionStatus]:
+    """A stored session's times and status, as history records them."""
+    return (row.starts_at, row.ends_at, SessionStatus(row.status))
 
 
 def history_entry(

@@ -7,29 +7,23 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select
 
-from session_api.db.models import coachees, coaches, programs, sessions
+from session_api.db.models import coachees, coaches, sessions
 from session_api.db.repositories.base import AnyRow, Repository
-from session_api.db.repositories.sessions import OPEN, SESSION_NUMBER
+from session_api.db.repositories.sessions import OPEN, numbered_sessions
 
 
 def _invite_rows() -> Select[*tuple[Any, ...]]:
     return (
-        select(
-            *sessions.c,
-            SESSION_NUMBER,
-            programs.c.sessions_per_month,
+        numbered_sessions()
+        .add_columns(
             coaches.c.name.label("coach_name"),
             coaches.c.email.label("coach_email"),
             coaches.c.timezone.label("coach_timezone"),
-            coachees.c.name.label("coachee_name"),
             coachees.c.email.label("coachee_email"),
             coachees.c.timezone.label("coachee_timezone"),
-            coachees.c.coach_id.label("coachee_coach_id"),
         )
-        .join(coachees, coachees.c.id == sessions.c.coachee_id)
-        .join(programs, programs.c.id == coachees.c.program_id)
         .join(coaches, coaches.c.id == sessions.c.coach_id)
     )
 
