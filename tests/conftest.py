@@ -71,6 +71,8 @@ def settings(database_url: str) -> Settings:
         database_url=database_url,
         jwt_secret=JWT_SECRET,
         environment="test",
+        # The tests' webhook receivers listen on loopback.
+        webhook_allow_private_targets=True,
     )
 
 

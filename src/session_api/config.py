@@ -39,6 +39,8 @@ class Settings(BaseSettings):
 
     # The outbox worker (`session-api worker`).
     webhook_timeout_seconds: float = Field(default=10, gt=0, le=120)
+    # Webhooks go to public addresses only unless this is set (receivers inside the network).
+    webhook_allow_private_targets: bool = False
     worker_poll_seconds: float = Field(default=1, gt=0, le=300)
     worker_batch_size: int = Field(default=100, ge=1, le=1000)
     delivery_lease_seconds: int = Field(default=300, ge=10, le=86_400)

@@ -301,3 +301,24 @@ async def test_deleting_a_subscription_gives_up_what_it_had_not_received(
         row = (await connection.execute(select(deliveries))).one()
     assert (row.state, row.last_error) == ("failed", "the webhook subscription was deleted")
     assert (await relay_once(ctx, relay_settings)).idle
+
+
+async def test_webhooks_to_private_addresses_are_refused_unless_allowed(
+    client: httpx.AsyncClient, app: FastAPI, settings: Settings
+) -> None:
+    body = {"url": "http://169.254.169.254/latest/meta-data"}
+    allowed = await client.post("/v1/webhooks", json=body, headers=auth())
+    assert allowed.status_code == 201
+    app.state.settings = settings.model_copy(update={"webhook_allow_private_targets": False})
+    try:
+        refused = await client.post("/v1/webhooks", json=body, headers=auth())
+        moved = await client.patch(
+            f"/v1/webhooks/{allowed.json()['id']}",
+            json={"url": "http://localhost:9/hook"},
+            headers=auth(),
+        )
+    finally:
+        app.state.settings = settings
+    assert refused.status_code == 422
+    assert "public addresses only" in refused.json()["detail"]
+    assert moved.status_code == 422

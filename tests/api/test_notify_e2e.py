@@ -339,6 +339,26 @@ async def test_a_410_answer_disables_the_subscription(
     assert (enabled.json()["active"], enabled.json()["disabled_reason"]) == (True, None)
 
 
+async def test_a_worker_that_allows_no_private_targets_sends_them_nothing(
+    client: httpx.AsyncClient,
+    maia: dict[str, Any],
+    ctx: Context,
+    smtp_settings: Settings,
+    receiver: WebhookReceiver,
+) -> None:
+    await _subscribe(client, receiver.url)
+    await booked(client, maia, STARTS_AT)
+    strict = smtp_settings.model_copy(update={"webhook_allow_private_targets": False})
+
+    report = await relay_once(ctx, strict)
+
+    assert (report.delivered, report.failed) == (2, 1)
+    assert receiver.requests == []
+    (webhook,) = [row for row in await delivery_rows(ctx.engine) if row.channel == "webhook"]
+    assert webhook.state == "failed"
+    assert "not a public address" in webhook.last_error
+
+
 async def test_a_failing_receiver_gets_the_same_webhook_id_on_retry(
     client: httpx.AsyncClient,
     maia: dict[str, Any],

@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from session_api.auth import Principal, TokenVerifier
+from session_api.config import Settings
 from session_api.errors import Unauthorized
 from session_api.services.context import Context
 
@@ -31,5 +32,12 @@ async def get_principal(
     return verifier.verify(credentials.credentials)
 
 
+async def get_settings(request: Request) -> Settings:
+    """The settings the app was built with."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
 ContextDep = Annotated[Context, Depends(get_context)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

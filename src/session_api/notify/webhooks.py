@@ -11,6 +11,7 @@ import pydantic_core
 
 from session_api.notify import signing
 from session_api.notify.mailers import SendFailure
+from session_api.notify.targets import ensure_public
 
 USER_AGENT = "session-api-webhooks/1"
 GONE = 410
@@ -55,9 +56,18 @@ def http_client(timeout_seconds: float) -> httpx.AsyncClient:
 
 
 async def post_event(
-    client: httpx.AsyncClient, url: str, secret: str, *, msg_id: str, timestamp: int, body: bytes
+    client: httpx.AsyncClient,
+    url: str,
+    secret: str,
+    *,
+    msg_id: str,
+    timestamp: int,
+    body: bytes,
+    allow_private_targets: bool = False,
 ) -> None:
     """POST one signed event; any answer but 2xx is a failure, 410 a final one."""
+    if not allow_private_targets:
+        await ensure_public(url)
     headers = {
         "content-type": "application/json",
         **signing.headers(secret, msg_id, timestamp, body),

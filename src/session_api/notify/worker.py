@@ -233,7 +233,8 @@ async def _deliver_batch(
         _prepare, claimed, sessions, subscriptions, settings, now
     )
     sent = await asyncio.gather(
-        _send_mails(mails, settings), _send_webhooks(webhooks, client, clock)
+        _send_mails(mails, settings),
+        _send_webhooks(webhooks, client, clock, settings.webhook_allow_private_targets),
     )
     outcomes += [outcome for group in sent for outcome in group]
     async with ctx.writing() as uow:
@@ -351,7 +352,10 @@ async def _send_mails(jobs: Sequence[_MailJob], settings: Settings) -> list[_Out
 
 
 async def _send_webhooks(
-    jobs: Sequence[_WebhookJob], client: httpx.AsyncClient, clock: Callable[[], datetime]
+    jobs: Sequence[_WebhookJob],
+    client: httpx.AsyncClient,
+    clock: Callable[[], datetime],
+    allow_private_targets: bool,
 ) -> list[_Outcome]:
     """Each subscription's events in order; several subscriptions at once."""
     by_subscription: dict[str, list[_WebhookJob]] = {}
@@ -375,6 +379,7 @@ async def _send_webhooks(
                         msg_id=str(job.delivery.event_uuid),
                         timestamp=int(clock().timestamp()),
                         body=job.body,
+                        allow_private_targets=allow_private_targets,
                     )
                 except SendFailure as failure:
                     outcomes.append(_Outcome(job.delivery, failure))

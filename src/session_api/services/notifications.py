@@ -10,6 +10,7 @@ from session_api.auth import Principal
 from session_api.db.repositories.base import AnyRow
 from session_api.errors import ValidationProblem
 from session_api.notify.signing import generate_secret
+from session_api.notify.targets import private_host_reason
 from session_api.services import access
 from session_api.services.context import Context
 
@@ -24,10 +25,16 @@ async def events_after(
 
 
 async def create_webhook(
-    ctx: Context, principal: Principal, *, url: str, event_types: Sequence[str] | None
+    ctx: Context,
+    principal: Principal,
+    *,
+    url: str,
+    event_types: Sequence[str] | None,
+    allow_private_targets: bool,
 ) -> AnyRow:
     """Subscribe a URL to events, with a new signing secret."""
     principal.require_admin()
+    _ensure_allowed_target(url, allow_private_targets)
     now = ctx.now()
     async with ctx.writing() as uow:
         subscription = await uow.webhooks.add(
@@ -64,13 +71,20 @@ async def get_webhook(ctx: Context, principal: Principal, webhook_id: uuid.UUID)
 
 
 async def update_webhook(
-    ctx: Context, principal: Principal, webhook_id: uuid.UUID, changes: dict[str, Any]
+    ctx: Context,
+    principal: Principal,
+    webhook_id: uuid.UUID,
+    changes: dict[str, Any],
+    *,
+    allow_private_targets: bool,
 ) -> AnyRow:
     """Change a subscription; re-activating it clears why it was disabled."""
     principal.require_admin()
     for name in ("url", "active"):
         if name in changes and changes[name] is None:
             raise ValidationProblem(f"{name} cannot be null.")
+    if "url" in changes:
+        _ensure_allowed_target(changes["url"], allow_private_targets)
     if "event_types" in changes:
         changes["event_types"] = _distinct(changes["event_types"])
     if changes.get("active") is True:
@@ -99,3 +113,13 @@ async def delete_webhook(ctx: Context, principal: Principal, webhook_id: uuid.UU
 
 def _distinct(event_types: Sequence[str] | None) -> list[str] | None:
     return None if event_types is None else sorted(set(event_types))
+
+
+def _ensure_allowed_target(url: str, allow_private_targets: bool) -> None:
+    if allow_private_targets:
+        return
+    if (reason := private_host_reason(url)) is not None:
+        raise ValidationProblem(
+            f"Webhooks go to public addresses only: {reason}. "
+            "(SESSION_API_WEBHOOK_ALLOW_PRIVATE_TARGETS allows receivers inside the network.)"
+        )

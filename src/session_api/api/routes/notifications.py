@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
 
-from session_api.api.deps import ContextDep, PrincipalDep
+from session_api.api.deps import ContextDep, PrincipalDep, SettingsDep
 from session_api.api.paging import (
     Cursor,
     Limit,
@@ -81,7 +81,7 @@ async def list_events(
 
 @router.post("/v1/webhooks", status_code=status.HTTP_201_CREATED, responses=problems(403))
 async def create_webhook(
-    body: WebhookCreate, ctx: ContextDep, principal: PrincipalDep
+    body: WebhookCreate, ctx: ContextDep, principal: PrincipalDep, settings: SettingsDep
 ) -> WebhookCreated:
     """Subscribe a URL to events (admins); the answer carries the signing secret, once.
 
@@ -90,9 +90,15 @@ async def create_webhook(
     `webhook-signature` (`v1,` + base64 HMAC-SHA256 of `id.timestamp.body` under the secret).
     Any 2xx answer is success; other answers and timeouts are retried with exponential
     backoff and jitter for a bounded time; a 410 answer disables the subscription.
+    URLs must reach public addresses (422 otherwise, and a delivery whose host resolves to a
+    private address fails for good) unless the deployment allows private receivers.
     """
     row = await notifications.create_webhook(
-        ctx, principal, url=str(body.url), event_types=body.event_types
+        ctx,
+        principal,
+        url=str(body.url),
+        event_types=body.event_types,
+        allow_private_targets=settings.webhook_allow_private_targets,
     )
     return WebhookCreated.model_validate(row)
 
@@ -118,7 +124,11 @@ async def get_webhook(webhook_id: str, ctx: ContextDep, principal: PrincipalDep)
 
 @router.patch("/v1/webhooks/{webhook_id}", responses=problems(403, 404))
 async def update_webhook(
-    webhook_id: str, body: WebhookUpdate, ctx: ContextDep, principal: PrincipalDep
+    webhook_id: str,
+    body: WebhookUpdate,
+    ctx: ContextDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
 ) -> WebhookRead:
     """Change a subscription (admins); `active: true` re-enables one that was disabled.
 
@@ -129,7 +139,11 @@ async def update_webhook(
     if changes.get("url") is not None:
         changes["url"] = str(changes["url"])
     row = await notifications.update_webhook(
-        ctx, principal, access.parse_id("webhook", webhook_id), changes
+        ctx,
+        principal,
+        access.parse_id("webhook", webhook_id),
+        changes,
+        allow_private_targets=settings.webhook_allow_private_targets,
     )
     return WebhookRead.model_validate(row)
 
