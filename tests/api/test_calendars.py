@@ -132,3 +132,36 @@ async def test_only_the_coach_and_admins_read_the_coach_calendar(
     assert (await client.get(path, headers=auth())).status_code == 200
     unknown = await client.get(f"/v1/coaches/{uuid.uuid4()}/calendar.ics", headers=auth())
     assert unknown.status_code == 404
+
+
+async def test_calendar_apps_subscribe_with_the_coachs_key(
+    client: httpx.AsyncClient, factory: Factory, maia: dict[str, Any]
+) -> None:
+    coach = maia["coach"]
+    await booked(client, maia, "2026-12-03T10:00:00+01:00")
+    path = f"/v1/coaches/{coach['id']}/calendar.ics"
+    assert (await client.get(path)).status_code == 401
+
+    created = await client.post(f"/v1/coaches/{coach['id']}/calendar-key", headers=as_coach(coach))
+    assert created.status_code == 201
+    url = created.json()["url"]
+    assert url == f"{path}?key={created.json()['key']}"
+    feed = await _ics(client, url, {})
+    assert len(feed.events) == 1
+
+    assert (await client.get(f"{path}?key=guess")).status_code == 404
+    rotated = await client.post(f"/v1/coaches/{coach['id']}/calendar-key", headers=auth())
+    assert (await client.get(url)).status_code == 404
+    assert (await client.get(rotated.json()["url"])).status_code == 200
+
+    stranger = await factory.coach()
+    other = f"/v1/coaches/{stranger['id']}/calendar.ics?key={rotated.json()['key']}"
+    assert (await client.get(other)).status_code == 404
+    by_coachee = await client.post(
+        f"/v1/coaches/{coach['id']}/calendar-key", headers=as_coachee(maia)
+    )
+    assert by_coachee.status_code == 403
+    by_stranger = await client.post(
+        f"/v1/coaches/{coach['id']}/calendar-key", headers=as_coach(stranger)
+    )
+    assert by_stranger.status_code == 404

@@ -38,6 +38,17 @@ async def get_settings(request: Request) -> Settings:
     return settings
 
 
+async def get_optional_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal | None:
+    """The verified caller, or None when the request carries no token at all."""
+    if credentials is None:
+        return None
+    return await get_principal(request, credentials)
+
+
 ContextDep = Annotated[Context, Depends(get_context)]
+OptionalPrincipalDep = Annotated[Principal | None, Depends(get_optional_principal)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

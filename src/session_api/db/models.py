@@ -108,6 +108,8 @@ class Coach(Timestamps, Base):
     email: Mapped[str] = mapped_column(String(320))
     timezone: Mapped[str] = mapped_column(String(64))
     availability: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The secret in the coach's calendar subscription URL (calendar apps send no tokens).
+    calendar_key: Mapped[str | None] = mapped_column(String(64))
 
 
 class Coachee(Timestamps, Base):

@@ -23,6 +23,15 @@ def parse_id(kind: str, raw: str) -> uuid.UUID:
         raise not_found(kind, raw) from None
 
 
+def may_see(principal: Principal, coachee_id: uuid.UUID, coach_id: uuid.UUID) -> bool:
+    """Admins see every session, a coach those of their coachees, a coachee their own."""
+    if principal.role is Role.COACH:
+        return principal.person_id() == coach_id
+    if principal.role is Role.COACHEE:
+        return principal.person_id() == coachee_id
+    return True
+
+
 async def visible_coachee(
     uow: UnitOfWork, principal: Principal, coachee_id: uuid.UUID, *, for_update: bool = False
 ) -> AnyRow:

@@ -27,7 +27,7 @@ from session_api.errors import (
     TimeConflict,
     ValidationProblem,
 )
-from session_api.services import scheduling
+from session_api.services import access, scheduling
 from session_api.services.access import not_found
 from session_api.services.context import Context
 
@@ -108,7 +108,7 @@ async def plan(
     unit = ctx.reading() if dry_run else ctx.writing()
     async with unit as uow:
         booking = await uow.bookings.lock(coachee_id)
-        if booking is None or not scheduling.may_act_for(principal, coachee_id, booking.coach_id):
+        if booking is None or not access.may_see(principal, coachee_id, booking.coach_id):
             raise not_found("coachee", coachee_id)
         if booking.coachee_status != "active":
             raise CoacheeInactive(

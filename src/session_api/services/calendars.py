@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hmac
+import secrets
 import uuid
 
 from session_api.auth import Principal, Role
 from session_api.db.repositories.base import AnyRow
+from session_api.db.unit_of_work import UnitOfWork
 from session_api.domain.quota import label
 from session_api.errors import Forbidden
 from session_api.notify.ics import InviteSession, feed_calendar, invite_calendar
@@ -14,6 +17,7 @@ from session_api.services.context import Context
 
 # A feed is read by calendar clients every hour; a bound keeps each read cheap.
 FEED_LIMIT = 1000
+CALENDAR_KEY_BYTES = 32
 
 
 def invite_session(row: AnyRow) -> InviteSession:
@@ -35,29 +39,56 @@ def invite_session(row: AnyRow) -> InviteSession:
     )
 
 
-def may_see_session(principal: Principal, row: AnyRow) -> bool:
-    """Admins see every session, a coach those of their coachees, a coachee their own."""
-    if principal.role is Role.COACH:
-        return bool(principal.person_id() == row.coachee_coach_id)
-    if principal.role is Role.COACHEE:
-        return bool(principal.person_id() == row.coachee_id)
-    return True
-
-
 async def session_invite(ctx: Context, principal: Principal, session_id: uuid.UUID) -> bytes:
     """The session's current invite (REQUEST), or its cancellation (CANCEL)."""
     async with ctx.reading() as uow:
         row = (await uow.calendars.invites([session_id])).get(session_id)
-    if row is None or not may_see_session(principal, row):
+    if row is None or not access.may_see(principal, row.coachee_id, row.coachee_coach_id):
         raise access.not_found("session", session_id)
     return invite_calendar(invite_session(row))
 
 
-async def coach_calendar(ctx: Context, principal: Principal, coach_id: uuid.UUID) -> bytes:
-    """The coach's requested and scheduled sessions that have not ended (coach or admin)."""
+async def coach_calendar(
+    ctx: Context, principal: Principal | None, coach_id: uuid.UUID, *, key: str | None
+) -> bytes:
+    """The coach's requested and scheduled sessions that have not ended.
+
+    For the coach or an admin with a token, or for anyone holding the coach's calendar key
+    (calendar apps subscribe by URL and send no token).
+    """
     async with ctx.reading() as uow:
-        coach = await access.visible_coach(uow, principal, coach_id)
-        if principal.role is Role.COACHEE:
-            raise Forbidden("Only the coach or an admin may read the coach's calendar.")
+        if principal is None:
+            coach = await uow.coaches.get(coach_id)
+            if coach is None or not _key_matches(coach.calendar_key, key):
+                raise access.not_found("coach", coach_id)
+        else:
+            coach = await _coach_of_own_calendar(uow, principal, coach_id)
         rows = await uow.calendars.coach_upcoming(coach_id, now=ctx.now(), limit=FEED_LIMIT)
     return feed_calendar(coach.name, [invite_session(row) for row in rows])
+
+
+async def new_calendar_key(ctx: Context, principal: Principal, coach_id: uuid.UUID) -> str:
+    """Make a new key for the coach's calendar URL; the previous URL stops working."""
+    key = secrets.token_urlsafe(CALENDAR_KEY_BYTES)
+    async with ctx.writing() as uow:
+        await _coach_of_own_calendar(uow, principal, coach_id)
+        await uow.coaches.change(coach_id, {"calendar_key": key, "updated_at": ctx.now()})
+        await uow.commit()
+    return key
+
+
+async def _coach_of_own_calendar(
+    uow: UnitOfWork, principal: Principal, coach_id: uuid.UUID
+) -> AnyRow:
+    coach = await access.visible_coach(uow, principal, coach_id)
+    if principal.role is Role.COACHEE:
+        raise Forbidden("Only the coach or an admin may use the coach's calendar.")
+    return coach
+
+
+def _key_matches(stored: str | None, given: str | None) -> bool:
+    return (
+        stored is not None
+        and given is not None
+        and hmac.compare_digest(stored.encode(), given.encode())
+    )

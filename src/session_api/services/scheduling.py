@@ -30,6 +30,7 @@ from session_api.errors import (
     TimeConflict,
     ValidationProblem,
 )
+from session_api.services import access
 from session_api.services.access import not_found
 from session_api.services.context import Context
 
@@ -90,7 +91,7 @@ async def book(
     now = ctx.now()
     async with ctx.writing() as uow:
         booking = await uow.bookings.lock(coachee_id)
-        if booking is None or not may_act_for(principal, coachee_id, booking.coach_id):
+        if booking is None or not access.may_see(principal, coachee_id, booking.coach_id):
             raise not_found("coachee", coachee_id)
         if booking.coachee_status != "active":
             raise CoacheeInactive(
@@ -409,17 +410,11 @@ async def _finish(uow: UnitOfWork, session_id: uuid.UUID) -> AnyRow:
     return changed
 
 
-def may_act_for(principal: Principal, coachee_id: uuid.UUID, coach_id: uuid.UUID) -> bool:
-    if principal.role is Role.COACH:
-        return principal.person_id() == coach_id
-    if principal.role is Role.COACHEE:
-        return principal.person_id() == coachee_id
-    return True
-
-
 async def _visible_numbered(uow: UnitOfWork, principal: Principal, session_id: uuid.UUID) -> AnyRow:
     session = await uow.sessions.numbered(session_id)
-    if session is None or not may_act_for(principal, session.coachee_id, session.coachee_coach_id):
+    if session is None or not access.may_see(
+        principal, session.coachee_id, session.coachee_coach_id
+    ):
         raise not_found("session", session_id)
     return session
 
@@ -428,7 +423,9 @@ async def _locked_for_change(
     uow: UnitOfWork, principal: Principal, session_id: uuid.UUID, if_match: str | None
 ) -> AnyRow:
     current = await uow.sessions.lock_for_change(session_id)
-    if current is None or not may_act_for(principal, current.coachee_id, current.coachee_coach_id):
+    if current is None or not access.may_see(
+        principal, current.coachee_id, current.coachee_coach_id
+    ):
         raise not_found("session", session_id)
     if if_match is not None and not _matches(if_match, current.version):
         raise PreconditionFailed(

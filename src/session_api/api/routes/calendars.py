@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response, status
+from pydantic import BaseModel, Field
 
-from session_api.api.deps import ContextDep, PrincipalDep
+from session_api.api.deps import ContextDep, OptionalPrincipalDep, PrincipalDep
 from session_api.api.problems import problems
+from session_api.errors import Unauthorized
 from session_api.services import access, calendars
 
 router = APIRouter(tags=["calendars"])
@@ -54,11 +56,46 @@ async def get_session_invite(session_id: str, ctx: ContextDep, principal: Princi
     response_class=Response,
     responses={**problems(403, 404), **_CALENDAR_ANSWER},
 )
-async def get_coach_calendar(coach_id: str, ctx: ContextDep, principal: PrincipalDep) -> Response:
-    """The coach's requested and scheduled sessions that have not ended (the coach or admins).
+async def get_coach_calendar(
+    coach_id: str,
+    ctx: ContextDep,
+    principal: OptionalPrincipalDep,
+    key: Annotated[
+        str | None,
+        Query(max_length=100, description="The coach's calendar key, instead of a token."),
+    ] = None,
+) -> Response:
+    """The coach's requested and scheduled sessions that have not ended.
 
-    A subscription feed (`METHOD:PUBLISH`) with the same `UID`s as the invites; a coachee
-    gets 403.
+    A subscription feed (`METHOD:PUBLISH`) with the same `UID`s as the invites, for the coach
+    or an admin with a bearer token (a coachee gets 403), or, without a token, for a calendar
+    app holding the URL with `?key=` from `POST /v1/coaches/{id}/calendar-key` (a wrong or
+    old key answers 404).
     """
-    ics = await calendars.coach_calendar(ctx, principal, access.parse_id("coach", coach_id))
+    if principal is None and key is None:
+        raise Unauthorized("Send 'Authorization: Bearer <token>' or the calendar's ?key=.")
+    ics = await calendars.coach_calendar(
+        ctx, principal, access.parse_id("coach", coach_id), key=key
+    )
     return _calendar(ics, "calendar.ics")
+
+
+class CalendarKey(BaseModel):
+    """The secret of a coach's calendar subscription URL."""
+
+    key: str
+    url: str = Field(description="The path to subscribe to, relative to the API's origin.")
+
+
+@router.post(
+    "/v1/coaches/{coach_id}/calendar-key",
+    status_code=status.HTTP_201_CREATED,
+    responses=problems(403, 404),
+)
+async def create_calendar_key(
+    coach_id: str, ctx: ContextDep, principal: PrincipalDep
+) -> CalendarKey:
+    """A new key for the coach's calendar URL (the coach or admins); the old URL stops working."""
+    coach = access.parse_id("coach", coach_id)
+    key = await calendars.new_calendar_key(ctx, principal, coach)
+    return CalendarKey(key=key, url=f"/v1/coaches/{coach}/calendar.ics?key={key}")
