@@ -16,6 +16,7 @@ from session_api.db.repositories.idempotency import IdempotencyRepository
 from session_api.db.repositories.outbox import OutboxRepository
 from session_api.db.repositories.programs import ProgramRepository
 from session_api.db.repositories.sessions import BookingRepository, SessionRepository
+from session_api.db.repositories.views import ViewRepository
 from session_api.db.repositories.webhooks import WebhookRepository
 
 
@@ -32,6 +33,7 @@ class UnitOfWork:
     outbox: OutboxRepository
     webhooks: WebhookRepository
     calendars: CalendarRepository
+    views: ViewRepository
 
     def __init__(self, engine: AsyncEngine, *, write: bool) -> None:
         self._engine = engine
@@ -61,12 +63,13 @@ class UnitOfWork:
         self.outbox = OutboxRepository(connection)
         self.webhooks = WebhookRepository(connection)
         self.calendars = CalendarRepository(connection)
+        self.views = ViewRepository(connection)
         self.idempotency = IdempotencyRepository(connection)
         return self
 
     @property
     def connection(self) -> AsyncConnection:
-        """The open connection (for repositories added by later use cases)."""
+        """The open connection."""
         assert self._connection is not None, "the unit of work is not entered"
         return self._connection
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from session_api.auth import Principal, Role
 from session_api.db.repositories.base import AnyRow
 from session_api.db.repositories.sessions import OPEN
-from session_api.db.repositories.views import FutureSessions, ViewRepository
+from session_api.db.repositories.views import FutureSessions
 from session_api.domain.months import month_of
 from session_api.domain.quota import DefaultSlot, ProgramWindow, default_slot
 from session_api.errors import ValidationProblem
@@ -33,7 +33,7 @@ async def next_sessions(
     """Each active coachee's earliest future open session; a coachee gets only their own."""
     async with ctx.reading() as uow:
         await access.visible_coach(uow, principal, coach_id)
-        return await ViewRepository(uow.connection).next_sessions(
+        return await uow.views.next_sessions(
             coach_id=coach_id, now=ctx.now(), coachee_id=_only_coachee(principal)
         )
 
@@ -68,7 +68,7 @@ async def future_sessions(
         coachees_of=principal.person_id() if principal.role is Role.COACH else None,
     )
     async with ctx.reading() as uow:
-        return await ViewRepository(uow.connection).future_sessions(where, after=after, limit=limit)
+        return await uow.views.future_sessions(where, after=after, limit=limit)
 
 
 async def unscheduled_coachees(
@@ -83,7 +83,7 @@ async def unscheduled_coachees(
     now = ctx.now()
     async with ctx.reading() as uow:
         await access.visible_coach(uow, principal, coach_id)
-        rows = await ViewRepository(uow.connection).unscheduled_coachees(
+        rows = await uow.views.unscheduled_coachees(
             coach_id=coach_id,
             now=now,
             coachee_id=_only_coachee(principal),
