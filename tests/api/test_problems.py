@@ -52,3 +52,24 @@ async def test_readiness_reports_an_unreachable_database() -> None:
             response = await client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["code"] == "service_unavailable"
+
+
+async def test_writes_answer_503_while_the_database_is_unreachable() -> None:
+    settings = Settings(
+        jwt_secret=JWT_SECRET,
+        environment="test",
+        database_url="postgresql+asyncpg://nobody@127.0.0.1:1/none",
+    )
+    app = create_app(settings)
+    body = {"name": "P", "sessions_per_month": 2}
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            plain = await client.post("/v1/programs", json=body, headers=auth())
+            keyed = await client.post(
+                "/v1/programs", json=body, headers={**auth(), "Idempotency-Key": "k1"}
+            )
+    for response in (plain, keyed):
+        assert response.status_code == 503, response.text
+        assert response.json()["code"] == "service_unavailable"
+        assert response.headers["retry-after"] == "1"

@@ -10,19 +10,28 @@ alongside one. Keys are kept for 24 hours.
 from __future__ import annotations
 
 import hashlib
+import logging
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from session_api.api.problems import problem_response
 from session_api.auth import TokenVerifier
-from session_api.errors import DomainError, IdempotencyKeyReused, ValidationProblem
+from session_api.errors import (
+    DomainError,
+    IdempotencyKeyReused,
+    ServiceUnavailable,
+    ValidationProblem,
+)
 from session_api.services.context import Context
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 MAX_KEY_LENGTH = 200
 KEEP_FOR = timedelta(hours=24)
+log = logging.getLogger("session_api")
 REPLAYED_HEADERS = ("content-type", "etag", "location")
 
 
@@ -56,8 +65,13 @@ class IdempotencyMiddleware:
             )
         ).hexdigest()
         context: Context = scope["app"].state.context
-        async with context.reading() as uow:
-            stored = await uow.idempotency.find(actor, key)
+        try:
+            async with context.reading() as uow:
+                stored = await uow.idempotency.find(actor, key)
+        except (DBAPIError, PoolTimeoutError, ServiceUnavailable):
+            busy = ServiceUnavailable("The database is busy or unreachable; retry in a moment.")
+            await _send_problem(busy, scope, receive, send)
+            return
         if stored is not None and stored.created_at > context.now() - KEEP_FOR:
             if stored.request_hash != fingerprint:
                 reused = IdempotencyKeyReused(
@@ -86,21 +100,24 @@ class IdempotencyMiddleware:
                 for name, value in answer["headers"]
                 if name.decode("latin-1").lower() in REPLAYED_HEADERS
             }
-            async with context.writing() as uow:
-                if stored is not None:
-                    await uow.idempotency.forget(actor, key)
-                await uow.idempotency.keep(
-                    {
-                        "principal": actor,
-                        "key": key,
-                        "request_hash": fingerprint,
-                        "status_code": answer["status"],
-                        "response_body": bytes(answer["body"]).decode("utf-8"),
-                        "response_headers": kept,
-                        "created_at": context.now(),
-                    }
-                )
-                await uow.commit()
+            record = {
+                "principal": actor,
+                "key": key,
+                "request_hash": fingerprint,
+                "status_code": answer["status"],
+                "response_body": bytes(answer["body"]).decode("utf-8"),
+                "response_headers": kept,
+                "created_at": context.now(),
+            }
+            try:
+                async with context.writing() as uow:
+                    if stored is not None:
+                        await uow.idempotency.forget(actor, key)
+                    await uow.idempotency.keep(record)
+                    await uow.commit()
+            except (DBAPIError, PoolTimeoutError, ServiceUnavailable):
+                # The answer is already sent; a retry will run the request again.
+                log.warning("could not keep the answer for Idempotency-Key %r", key)
 
     @staticmethod
     def _actor(scope: Scope, authorization: bytes | None) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Self
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from session_api.db.engine import SQLITE_BEGIN
@@ -18,6 +19,7 @@ from session_api.db.repositories.programs import ProgramRepository
 from session_api.db.repositories.sessions import BookingRepository, SessionRepository
 from session_api.db.repositories.views import ViewRepository
 from session_api.db.repositories.webhooks import WebhookRepository
+from session_api.errors import ServiceUnavailable
 
 
 class UnitOfWork:
@@ -41,7 +43,12 @@ class UnitOfWork:
         self._connection: AsyncConnection | None = None
 
     async def __aenter__(self) -> Self:
-        connection = await self._engine.connect()
+        try:
+            connection = await self._engine.connect()
+        except (OSError, DBAPIError) as error:
+            raise ServiceUnavailable(
+                "The database cannot be reached; retry in a moment."
+            ) from error
         dialect = self._engine.dialect.name
         if self._write and dialect == "sqlite":
             connection = await connection.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
