@@ -90,6 +90,12 @@ async def _database_error(_request: Request, error: Exception) -> JSONResponse:
     return await _unexpected(_request, error)
 
 
+async def _connection_lost(_request: Request, error: Exception) -> JSONResponse:
+    # Drivers report a connection dropped mid-request as a plain OSError.
+    log.warning("connection failure: %r", error)
+    return _from_domain(ServiceUnavailable("A connection to the database failed; retry."))
+
+
 async def _unexpected(request: Request, error: Exception) -> JSONResponse:
     log.exception("unexpected failure on %s %s", request.method, request.url.path, exc_info=error)
     return problem_response(
@@ -104,6 +110,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(PoolTimeoutError, _database_error)
+    app.add_exception_handler(OSError, _connection_lost)
     app.add_exception_handler(Exception, _unexpected)
 
 
