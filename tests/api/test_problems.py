@@ -73,3 +73,17 @@ async def test_writes_answer_503_while_the_database_is_unreachable() -> None:
         assert response.status_code == 503, response.text
         assert response.json()["code"] == "service_unavailable"
         assert response.headers["retry-after"] == "1"
+
+
+async def test_a_connection_dropped_mid_request_is_a_503() -> None:
+    app: FastAPI = create_app(Settings(jwt_secret=JWT_SECRET, environment="test"))
+
+    @app.get("/dropped")
+    async def dropped() -> None:
+        raise ConnectionResetError("peer reset")
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        response = await client.get("/dropped")
+    assert response.status_code == 503
+    assert response.json()["code"] == "service_unavailable"
