@@ -434,3 +434,48 @@ async def test_booking_statements_do_not_grow_with_the_data(
     # Lock, conflicts, usage, insert, history, outbox, read back.
     assert counts[0] <= 7
     assert reschedule <= 8
+
+
+async def test_a_new_coach_takes_over_the_sessions_ahead(
+    client: httpx.AsyncClient,
+    factory: Factory,
+    engine: AsyncEngine,
+    maia: dict[str, Any],
+    clock: Clock,
+) -> None:
+    old_coach = maia["coach"]
+    past = await booked(client, maia, "2026-11-23T10:00:00+01:00")
+    ahead = await booked(client, maia, "2026-12-03T10:00:00+01:00")
+    clock.instant = datetime(2026, 11, 25, tzinfo=UTC)
+    busy_coach = await factory.coach()
+    await open_all_week(engine, busy_coach["id"])
+    other = await factory.coachee(coach=busy_coach)
+    await booked(client, other, "2026-12-03T10:30:00+01:00")
+
+    refused = await client.patch(
+        f"/v1/coachees/{maia['id']}", json={"coach_id": busy_coach["id"]}, headers=auth()
+    )
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "time_conflict"
+    assert (await client.get(f"/v1/coachees/{maia['id']}", headers=auth())).json()[
+        "coach_id"
+    ] == old_coach["id"]
+
+    new_coach = await factory.coach()
+    moved = await client.patch(
+        f"/v1/coachees/{maia['id']}", json={"coach_id": new_coach["id"]}, headers=auth()
+    )
+    assert moved.status_code == 200
+    now_ahead = (
+        await client.get(f"/v1/sessions/{ahead['id']}", headers=as_coach(new_coach))
+    ).json()
+    assert (now_ahead["coach_id"], now_ahead["version"]) == (new_coach["id"], 2)
+    kept = (await client.get(f"/v1/sessions/{past['id']}", headers=auth())).json()
+    assert kept["coach_id"] == old_coach["id"]
+    history = await client.get(f"/v1/sessions/{ahead['id']}/history", headers=auth())
+    assert history.json()["items"][-1]["action"] == "reassigned"
+    # The new coach's calendar now holds the session: it blocks their other coachees.
+    await open_all_week(engine, new_coach["id"])
+    someone = await factory.coachee(coach=new_coach)
+    clash = await book(client, someone, "2026-12-03T10:15:00+01:00")
+    assert clash.json()["code"] == "time_conflict"

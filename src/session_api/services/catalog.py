@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -11,7 +12,7 @@ from session_api.auth import Principal, Role
 from session_api.db.repositories.base import AnyRow
 from session_api.db.unit_of_work import UnitOfWork
 from session_api.domain.months import month_of
-from session_api.errors import Forbidden, ValidationProblem
+from session_api.errors import Forbidden, TimeConflict, ValidationProblem
 from session_api.services import access
 from session_api.services.context import Context
 
@@ -142,7 +143,11 @@ async def list_coachees(
 async def update_coachee(
     ctx: Context, principal: Principal, coachee_id: uuid.UUID, changes: dict[str, Any]
 ) -> AnyRow:
-    """Change a coachee; a new time zone recomputes their sessions' months in this transaction."""
+    """Change a coachee, in one transaction with what follows from it.
+
+    A new time zone recomputes their sessions' months; a new coach takes over their
+    sessions ahead (refused with 409 `time_conflict` while the new coach is busy then).
+    """
     _refuse_nulls(changes, tuple(changes))
     async with ctx.writing() as uow:
         coachee = await access.visible_coachee(uow, principal, coachee_id, for_update=True)
@@ -151,6 +156,8 @@ async def update_coachee(
         ):
             raise Forbidden("Only an admin may change this coachee's enrolment.")
         await _ensure_references(uow, changes)
+        if changes.get("coach_id", coachee.coach_id) != coachee.coach_id:
+            await _hand_over_sessions(uow, principal, coachee, changes["coach_id"], ctx.now())
         updated = await uow.coachees.change(coachee_id, changes)
         assert updated is not None
         if updated.timezone != coachee.timezone:
@@ -159,6 +166,55 @@ async def update_coachee(
             await uow.sessions.set_months((id_, month_of(at, zone)) for id_, at in starts)
         await uow.commit()
     return updated
+
+
+async def _hand_over_sessions(
+    uow: UnitOfWork, principal: Principal, coachee: AnyRow, coach_id: uuid.UUID, now: datetime
+) -> None:
+    """Give the coachee's sessions ahead to their new coach, unless the new coach is busy then.
+
+    Sessions in the past stay with the coach who held them. The coachee's lock is held, so
+    no session of theirs changes meanwhile; the new coach's lock keeps their calendar still.
+    """
+    await uow.coaches.get(coach_id, for_update=True)
+    ahead = await uow.sessions.open_ahead_of(coachee.id, now)
+    if not ahead:
+        return
+    busy = await uow.sessions.busy_intervals(
+        coach_id=coach_id,
+        coachee_id=None,
+        starts_at=min(row.starts_at for row in ahead),
+        ends_at=max(row.ends_at for row in ahead),
+    )
+    for row in ahead:
+        for starts_at, ends_at in busy:
+            if starts_at < row.ends_at and row.starts_at < ends_at:
+                raise TimeConflict(
+                    f"{coachee.name}'s session {row.id} ({row.starts_at.isoformat()}) overlaps "
+                    f"the new coach's session from {starts_at.isoformat()} to "
+                    f"{ends_at.isoformat()}; move one of them first.",
+                    conflicting_session={"id": row.id, "starts_at": starts_at, "ends_at": ends_at},
+                )
+    await uow.sessions.move_to_coach([row.id for row in ahead], coach_id, now)
+    await uow.sessions.add_history_many(
+        [
+            {
+                "session_id": row.id,
+                "at": now,
+                "actor": principal.actor,
+                "action": "reassigned",
+                "from_status": row.status,
+                "to_status": row.status,
+                "from_starts_at": row.starts_at,
+                "from_ends_at": row.ends_at,
+                "to_starts_at": row.starts_at,
+                "to_ends_at": row.ends_at,
+                "message": f"Coach changed from {row.coach_id} to {coach_id}.",
+                "override_availability": False,
+            }
+            for row in ahead
+        ]
+    )
 
 
 def _refuse_nulls(changes: dict[str, Any], fields: tuple[str, ...]) -> None:

@@ -43,11 +43,17 @@ async def get_coachee(coachee_id: str, ctx: ContextDep, principal: PrincipalDep)
     return CoacheeRead.model_validate(coachee)
 
 
-@router.patch("/{coachee_id}", responses=problems(403, 404))
+@router.patch("/{coachee_id}", responses=problems(403, 404, 409))
 async def update_coachee(
     coachee_id: str, body: CoacheeUpdate, ctx: ContextDep, principal: PrincipalDep
 ) -> CoacheeRead:
-    """Change a coachee; coaches may change name, e-mail, time zone and status of their own."""
+    """Change a coachee; coaches may change name, e-mail, time zone and status of their own.
+
+    A new time zone moves the months of the coachee's sessions with it. A new coach (admins)
+    takes over the coachee's requested and scheduled sessions that have not ended (recorded
+    as `reassigned` in their history); 409 `time_conflict` while the new coach is busy at one
+    of those times. Sessions in the past stay with the coach who held them.
+    """
     coachee = await catalog.update_coachee(
         ctx,
         principal,

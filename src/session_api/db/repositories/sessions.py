@@ -276,6 +276,35 @@ class SessionRepository(Repository):
         }
         return (await self._connection.execute(_OPEN_BETWEEN, values)).all()
 
+    async def open_ahead_of(self, coachee_id: uuid.UUID, now: datetime) -> Sequence[AnyRow]:
+        """A coachee's requested and scheduled sessions that have not ended, by start."""
+        query = (
+            select(sessions)
+            .where(
+                sessions.c.coachee_id == coachee_id,
+                sessions.c.status.in_(OPEN),
+                sessions.c.ends_at > now,
+            )
+            .order_by(sessions.c.starts_at)
+        )
+        return (await self._connection.execute(query)).all()
+
+    async def move_to_coach(
+        self, session_ids: Sequence[uuid.UUID], coach_id: uuid.UUID, now: datetime
+    ) -> None:
+        """Give sessions to another coach; a new organizer is a new version of each invite."""
+        query = (
+            update(sessions)
+            .where(sessions.c.id.in_(session_ids))
+            .values(
+                coach_id=coach_id,
+                version=sessions.c.version + 1,
+                sequence=sessions.c.sequence + 1,
+                updated_at=now,
+            )
+        )
+        await self._connection.execute(query)
+
     async def in_months(self, coachee_id: uuid.UUID, months: Sequence[str]) -> Sequence[AnyRow]:
         """A coachee's sessions (id, starts_at, status, month) in some months."""
         query = select(
