@@ -21,7 +21,6 @@ from session_api.domain import quota
 from session_api.domain.months import month_title
 from session_api.domain.quota import COUNTING_STATUSES, MonthUsage, SessionStatus
 from session_api.errors import (
-    CoacheeInactive,
     DomainError,
     MonthlyLimitReached,
     TimeConflict,
@@ -110,12 +109,7 @@ async def plan(
         booking = await uow.bookings.lock(coachee_id)
         if booking is None or not access.may_see(principal, coachee_id, booking.coach_id):
             raise not_found("coachee", coachee_id)
-        if booking.coachee_status != "active":
-            raise CoacheeInactive(
-                f"{booking.coachee_name} is {booking.coachee_status}; only active coachees "
-                "get new sessions.",
-                coachee_status=booking.coachee_status,
-            )
+        scheduling.ensure_active(booking)
         if recurrence is not None:
             first, every_weeks, count = recurrence
             planned = weekly_starts(first, every_weeks, count, ZoneInfo(booking.coachee_timezone))

@@ -93,12 +93,7 @@ async def book(
         booking = await uow.bookings.lock(coachee_id)
         if booking is None or not access.may_see(principal, coachee_id, booking.coach_id):
             raise not_found("coachee", coachee_id)
-        if booking.coachee_status != "active":
-            raise CoacheeInactive(
-                f"{booking.coachee_name} is {booking.coachee_status}; only active coachees "
-                "get new sessions.",
-                coachee_status=booking.coachee_status,
-            )
+        ensure_active(booking)
         minutes = duration_minutes or booking.session_minutes
         place = placement(booking, starts_at, minutes)
         if backfill:
@@ -148,10 +143,7 @@ async def book(
         ]
         outbox += became_full(coachee_id, now, usage, added=1)
         await uow.events.record_many(outbox)
-        created = await uow.sessions.numbered(session_id)
-        await uow.commit()
-    assert created is not None
-    return created
+        return await _finish(uow, session_id)
 
 
 async def reschedule(
@@ -440,6 +432,16 @@ def _matches(if_match: str, version: int) -> bool:
     wanted = etag(version)
     tags = [tag.strip().removeprefix("W/") for tag in if_match.split(",")]
     return "*" in tags or wanted in tags
+
+
+def ensure_active(booking: AnyRow) -> None:
+    """Only active coachees get new sessions."""
+    if booking.coachee_status != "active":
+        raise CoacheeInactive(
+            f"{booking.coachee_name} is {booking.coachee_status}; only active coachees "
+            "get new sessions.",
+            coachee_status=booking.coachee_status,
+        )
 
 
 def refuse_coachee_override(principal: Principal, override_availability: bool) -> None:
