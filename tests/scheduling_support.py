@@ -10,7 +10,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from session_api.db.models import coaches
-from tests.support import auth
+from tests.support import Factory, auth
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -26,6 +26,17 @@ async def open_all_week(
             .where(coaches.c.id == uuid.UUID(coach_id))
             .values(availability={"weekly": weekly, "overrides": []})
         )
+
+
+async def always_open_coachee(
+    factory: Factory, engine: AsyncEngine, *, timezone: str = "UTC", sessions_per_month: int = 2
+) -> dict[str, Any]:
+    """A coachee (with `coach`) whose coach, in the same zone, is available all day, every day."""
+    coach = await factory.coach(timezone=timezone)
+    await open_all_week(engine, coach["id"], start="00:00", end="24:00")
+    program = await factory.program(sessions_per_month=sessions_per_month)
+    coachee = await factory.coachee(coach=coach, program=program, timezone=timezone)
+    return {**coachee, "coach": coach}
 
 
 async def book(

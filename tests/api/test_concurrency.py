@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from session_api.config import Settings
 from session_api.main import create_app
-from tests.scheduling_support import book, booked, open_all_week
+from tests.scheduling_support import always_open_coachee, book, booked, open_all_week
 from tests.support import Clock, Factory, auth
 
 ATTEMPTS = 20
@@ -32,9 +32,7 @@ async def second_app(settings: Settings, clock: Clock) -> AsyncIterator[httpx.As
 @pytest.fixture
 async def coachee(factory: Factory, engine: AsyncEngine) -> dict[str, Any]:
     """A coachee allowed 2 sessions a month, with a coach available all day."""
-    coach = await factory.coach(timezone="UTC")
-    await open_all_week(engine, coach["id"], start="00:00", end="24:00")
-    return await factory.coachee(coach=coach, timezone="UTC")
+    return await always_open_coachee(factory, engine)
 
 
 async def test_concurrent_schedules_fill_exactly_the_free_places(

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.scheduling_support import open_all_week
+from tests.scheduling_support import always_open_coachee
 from tests.support import JWT_SECRET, Factory, auth
 
 
@@ -62,9 +62,7 @@ def server(database_url: str) -> Iterator[str]:
 async def test_two_worker_processes_admit_exactly_the_free_places(
     server: str, factory: Factory, engine: AsyncEngine
 ) -> None:
-    coach = await factory.coach(timezone="UTC")
-    await open_all_week(engine, coach["id"], start="00:00", end="24:00")
-    coachee = await factory.coachee(coach=coach, timezone="UTC")
+    coachee = await always_open_coachee(factory, engine)
     limits = httpx.Limits(max_connections=20)
     async with httpx.AsyncClient(base_url=server, limits=limits, timeout=30) as client:
         responses = await asyncio.gather(

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.scheduling_support import book, booked, open_all_week
+from tests.scheduling_support import always_open_coachee, book, booked, open_all_week
 from tests.support import Clock, Factory, as_coach, as_coachee, auth, counting_statements
 
 
@@ -145,9 +145,7 @@ async def test_late_cancel_keeps_counting(
 async def test_month_is_the_coachees_local_month(
     client: httpx.AsyncClient, factory: Factory, engine: AsyncEngine, clock: Clock
 ) -> None:
-    coach = await factory.coach(timezone="America/Los_Angeles")
-    await open_all_week(engine, coach["id"], start="00:00", end="24:00")
-    coachee = await factory.coachee(coach=coach, timezone="America/Los_Angeles")
+    coachee = await always_open_coachee(factory, engine, timezone="America/Los_Angeles")
 
     late_evening = await booked(client, coachee, "2026-12-31T23:00:00-08:00", duration_minutes=30)
     assert late_evening["month"] == "2026-12"
@@ -412,10 +410,7 @@ async def test_instants_at_the_ends_of_the_calendar_are_refused(
 async def test_booking_statements_do_not_grow_with_the_data(
     client: httpx.AsyncClient, factory: Factory, engine: AsyncEngine
 ) -> None:
-    coach = await factory.coach(timezone="UTC")
-    await open_all_week(engine, coach["id"], start="00:00", end="24:00")
-    program = await factory.program(sessions_per_month=31)
-    coachee = await factory.coachee(coach=coach, program=program, timezone="UTC")
+    coachee = await always_open_coachee(factory, engine, sessions_per_month=31)
     counts = []
     with counting_statements(engine) as statements:
         for day in range(1, 31):
