@@ -12,16 +12,15 @@ from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
-import uvicorn
 from pydantic import ValidationError
 
+from session_api import server
 from session_api.auth import Role, issue_token
 from session_api.config import MIN_SECRET_BYTES, Settings
 from session_api.db import migrations
 from session_api.db.engine import build_engine
 from session_api.main import create_app
 from session_api.notify import worker as relay
-from session_api.server import NoDelayH11Protocol
 
 _TTL = re.compile(r"^(\d+)([smhd]?)$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -61,14 +60,12 @@ def serve(args: argparse.Namespace) -> None:
         migrations.upgrade(settings.database_url)
     elif (pending := asyncio.run(_pending_revision(settings))) is not None:
         sys.exit(f"session-api: refusing to start: {pending}; run 'session-api migrate' first")
-    uvicorn.run(
+    server.run(
         "session_api.main:create_app",
         factory=True,
         host=args.host,
         port=args.port,
         workers=args.workers,
-        proxy_headers=False,
-        http=NoDelayH11Protocol,
     )
 
 

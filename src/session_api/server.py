@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from typing import Any
 
+import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 
@@ -22,3 +24,16 @@ class NoDelayH11Protocol(H11Protocol):
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         super().connection_made(transport)
+
+
+def run(app: Any, *, host: str, port: int, workers: int = 1, factory: bool = False) -> None:
+    """Serve an ASGI app (or an import string) with the settings every server here uses."""
+    uvicorn.run(
+        app,
+        factory=factory,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=False,
+        http=NoDelayH11Protocol,
+    )
