@@ -1,4 +1,4 @@
-"""uvicorn, with TCP_NODELAY on every connection however the listening socket was made.
+"""uvicorn on uvloop with the httptools parser, and TCP_NODELAY on every connection.
 
 With `--workers N` uvicorn binds the socket itself without naming the TCP protocol, and
 asyncio then skips TCP_NODELAY on accepted connections: Nagle's algorithm meets delayed ACKs
@@ -12,11 +12,11 @@ import socket
 from typing import Any
 
 import uvicorn
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 
-class NoDelayH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol that sends small answers at once."""
+class NoDelayHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol that sends small answers at once."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         """Turn off Nagle's algorithm before serving the connection."""
@@ -35,5 +35,6 @@ def run(app: Any, *, host: str, port: int, workers: int = 1, factory: bool = Fal
         port=port,
         workers=workers,
         proxy_headers=False,
-        http=NoDelayH11Protocol,
+        loop="uvloop",
+        http=NoDelayHttpToolsProtocol,
     )

@@ -6,10 +6,13 @@ import asyncio
 import socket
 from typing import Any
 
+import pytest
+import uvicorn
 from uvicorn.config import Config
 from uvicorn.server import ServerState
 
-from session_api.server import NoDelayH11Protocol
+from session_api import server
+from session_api.server import NoDelayHttpToolsProtocol
 
 
 class _Transport(asyncio.Transport):
@@ -43,12 +46,22 @@ async def test_accepted_connections_send_without_delay() -> None:
     accepted, _ = listener.accept()
     try:
         assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 0
-        config = Config(_app, http=NoDelayH11Protocol, log_level="warning")
+        config = Config(_app, http=NoDelayHttpToolsProtocol, log_level="warning")
         config.load()
-        protocol = NoDelayH11Protocol(config=config, server_state=ServerState(), app_state={})
+        protocol = NoDelayHttpToolsProtocol(config=config, server_state=ServerState(), app_state={})
         protocol.connection_made(_Transport(accepted))
         assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
         protocol.connection_lost(None)
     finally:
         for sock in (client, accepted, listener):
             sock.close()
+
+
+def test_every_server_runs_on_uvloop_with_the_no_delay_parser(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    options: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: options.update(kwargs))
+    server.run(_app, host="127.0.0.1", port=8000)
+    assert options["http"] is NoDelayHttpToolsProtocol
+    assert options["loop"] == "uvloop"
