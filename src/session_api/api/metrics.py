@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
@@ -30,6 +31,22 @@ class Metrics:
             registry=self.registry,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
         )
+        # The labelled children, looked up once: `labels()` validates and locks on every call.
+        self._counted: dict[tuple[str, str, int], Any] = {}
+        self._timed: dict[tuple[str, str], Any] = {}
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count one answer and its duration."""
+        counter = self._counted.get((method, route, status))
+        if counter is None:
+            counter = self._counted[method, route, status] = self.requests.labels(
+                method, route, str(status)
+            )
+        timer = self._timed.get((method, route))
+        if timer is None:
+            timer = self._timed[method, route] = self.duration.labels(method, route)
+        counter.inc()
+        timer.observe(seconds)
 
 
 class MetricsMiddleware:
@@ -58,9 +75,7 @@ class MetricsMiddleware:
             route = scope.get("route")
             # Unknown paths share one label so scanners cannot blow up the label space.
             template = getattr(route, "path", None) or "unmatched"
-            method = scope["method"]
-            self.metrics.requests.labels(method, template, str(status)).inc()
-            self.metrics.duration.labels(method, template).observe(time.perf_counter() - started)
+            self.metrics.observe(scope["method"], template, status, time.perf_counter() - started)
 
 
 @router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})

@@ -104,29 +104,34 @@ class SessionRead(BaseModel):
 
     @classmethod
     def from_row(cls, row: Any) -> SessionRead:
-        """Build from a row of `numbered_sessions()`."""
-        number = row.session_number
-        return cls(
-            id=row.id,
-            coachee_id=row.coachee_id,
-            coach_id=row.coach_id,
-            starts_at=row.starts_at,
-            ends_at=row.ends_at,
-            duration_minutes=int((row.ends_at - row.starts_at).total_seconds() // 60),
-            status=row.status,
-            month=row.month,
-            session_number=number,
-            sessions_per_month=row.sessions_per_month,
-            label=None if number is None else label(number, row.sessions_per_month),
-            created_by=row.created_by,
-            note=row.note,
-            cancellation=None
-            if row.cancelled_at is None
-            else Cancellation(by=row.cancelled_by, at=row.cancelled_at, message=row.cancel_message),
-            version=row.version,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-        )
+        """Build from a row of `numbered_sessions()`, validating once."""
+        return cls.model_validate(session_fields(row))
+
+
+def session_fields(row: Any) -> dict[str, Any]:
+    """The fields of `SessionRead` from a row of `numbered_sessions()`."""
+    number = row.session_number
+    return {
+        "id": row.id,
+        "coachee_id": row.coachee_id,
+        "coach_id": row.coach_id,
+        "starts_at": row.starts_at,
+        "ends_at": row.ends_at,
+        "duration_minutes": int((row.ends_at - row.starts_at).total_seconds() // 60),
+        "status": row.status,
+        "month": row.month,
+        "session_number": number,
+        "sessions_per_month": row.sessions_per_month,
+        "label": None if number is None else label(number, row.sessions_per_month),
+        "created_by": row.created_by,
+        "note": row.note,
+        "cancellation": None
+        if row.cancelled_at is None
+        else {"by": row.cancelled_by, "at": row.cancelled_at, "message": row.cancel_message},
+        "version": row.version,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+    }
 
 
 class Moment(BaseModel):

@@ -6,7 +6,7 @@ from enum import StrEnum
 from typing import Any
 
 from session_api.api.schemas.people import CoacheeRead
-from session_api.api.schemas.sessions import DefaultSlotRead, SessionRead
+from session_api.api.schemas.sessions import DefaultSlotRead, SessionRead, session_fields
 from session_api.domain.quota import DefaultSlot
 
 
@@ -24,9 +24,8 @@ class CoacheeSessionRead(SessionRead):
 
     @classmethod
     def from_row(cls, row: Any) -> CoacheeSessionRead:
-        """Build from a row of `numbered_sessions()`."""
-        session = SessionRead.from_row(row)
-        return cls.model_validate({**session.model_dump(), "coachee_name": row.coachee_name})
+        """Build from a row of `numbered_sessions()`, validating once."""
+        return cls.model_validate({**session_fields(row), "coachee_name": row.coachee_name})
 
 
 class UnscheduledCoacheeRead(CoacheeRead):
