@@ -38,10 +38,14 @@ async def visible_coachee(
     """The coachee if the caller may see it: admins all, coaches theirs, coachees themselves."""
     if principal.role is Role.COACHEE and principal.person_id() != coachee_id:
         raise not_found("coachee", coachee_id)
-    coachee = await uow.coachees.get(coachee_id, for_update=for_update)
-    if coachee is None or (
-        principal.role is Role.COACH and coachee.coach_id != principal.person_id()
-    ):
+    return coachee_in_sight(
+        principal, coachee_id, await uow.coachees.get(coachee_id, for_update=for_update)
+    )
+
+
+def coachee_in_sight(principal: Principal, coachee_id: uuid.UUID, coachee: AnyRow | None) -> AnyRow:
+    """The coachee row (read with anything else) if the caller may see it, else 404."""
+    if coachee is None or not may_see(principal, coachee_id, coachee.coach_id):
         raise not_found("coachee", coachee_id)
     return coachee
 

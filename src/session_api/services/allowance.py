@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from session_api.auth import Principal
 from session_api.domain import quota
 from session_api.domain.months import add_months, month_of, months_between, parse_month
 from session_api.domain.quota import DefaultSlot, MonthUsage, ProgramWindow
-from session_api.errors import NotFound, ValidationProblem
+from session_api.errors import DomainError, NotFound, ValidationProblem
 from session_api.services import access
 from session_api.services.context import Context
 
 MAX_MONTHS = 24
 DEFAULT_MONTHS = 6
+# Every zone's local time lies within 14 hours of UTC: bounds for "this month" in any zone,
+# so the coachee, the program and the counts are read together before the zone is known.
+_WIDEST_OFFSET = timedelta(hours=14)
+_LAST_MONTH = "9999-12"
+_UTC = ZoneInfo("UTC")
 
 
 async def months(
@@ -26,37 +32,57 @@ async def months(
     last: str | None,
 ) -> list[MonthUsage]:
     """Usage of each month in [first, last] (default: this month and the five after it)."""
+    now = ctx.now()
+    lowest, highest = _month_bounds(now, first, last)
     async with ctx.reading() as uow:
-        coachee = await access.visible_coachee(uow, principal, coachee_id)
-        program = await uow.programs.get(coachee.program_id)
-        assert program is not None
-        this_month = month_of(ctx.now(), ZoneInfo(coachee.timezone))
-        first = parse_month(first) if first else this_month
-        last = parse_month(last) if last else add_months(first, DEFAULT_MONTHS - 1)
-        span = months_between(first, last)
-        if not span:
-            raise ValidationProblem(f"`to` ({last}) is before `from` ({first}).")
-        if len(span) > MAX_MONTHS:
-            raise ValidationProblem(
-                f"At most {MAX_MONTHS} months at once; {first} to {last} is {len(span)}."
-            )
-        counts = await uow.sessions.usage_by_month(coachee_id, first, last)
-    limit = program.sessions_per_month
-    return [MonthUsage(month, limit, counts.get(month, {})) for month in span]
+        found = await uow.views.coachee_months(coachee_id, first_month=lowest, last_month=highest)
+    coachee = access.coachee_in_sight(principal, coachee_id, found.coachee if found else None)
+    assert found is not None
+    this_month = month_of(now, ZoneInfo(coachee.timezone))
+    first = parse_month(first) if first else this_month
+    last = parse_month(last) if last else add_months(first, DEFAULT_MONTHS - 1)
+    span = months_between(first, last)
+    if not span:
+        raise ValidationProblem(f"`to` ({last}) is before `from` ({first}).")
+    if len(span) > MAX_MONTHS:
+        raise ValidationProblem(
+            f"At most {MAX_MONTHS} months at once; {first} to {last} is {len(span)}."
+        )
+    limit = coachee.sessions_per_month
+    return [MonthUsage(month, limit, found.counts.get(month, {})) for month in span]
+
+
+def _month_bounds(now: datetime, first: str | None, last: str | None) -> tuple[str, str]:
+    """Months that surely hold the asked range whatever the coachee's zone (YYYY-MM text)."""
+    lowest = first or month_of(now - _WIDEST_OFFSET, _UTC)
+    if last is not None:
+        return lowest, last
+    try:
+        start = parse_month(first) if first else month_of(now + _WIDEST_OFFSET, _UTC)
+        return lowest, add_months(start, DEFAULT_MONTHS - 1)
+    except DomainError:
+        # A malformed month is refused once the coachee is known to be visible.
+        return lowest, _LAST_MONTH
 
 
 async def default_slot(ctx: Context, principal: Principal, coachee_id: uuid.UUID) -> DefaultSlot:
     """The earliest month from now (or the program's start) with room, as "Session N of M"."""
+    now = ctx.now()
     async with ctx.reading() as uow:
-        coachee = await access.visible_coachee(uow, principal, coachee_id)
-        program = await uow.programs.get(coachee.program_id)
-        assert program is not None
-        window = ProgramWindow.from_dates(program.starts_on, program.ends_on)
-        today = month_of(ctx.now(), ZoneInfo(coachee.timezone))
-        first = max(today, window.first_month or today)
-        counts = await uow.sessions.usage_by_month(coachee_id, first, window.last_month)
-    limit = program.sessions_per_month
-    used = {month: MonthUsage(month, limit, by_status).used for month, by_status in counts.items()}
+        found = await uow.views.coachee_months(
+            coachee_id, first_month=month_of(now - _WIDEST_OFFSET, _UTC), last_month=_LAST_MONTH
+        )
+    coachee = access.coachee_in_sight(principal, coachee_id, found.coachee if found else None)
+    assert found is not None
+    window = ProgramWindow.from_dates(coachee.program_starts_on, coachee.program_ends_on)
+    today = month_of(now, ZoneInfo(coachee.timezone))
+    first = max(today, window.first_month or today)
+    limit = coachee.sessions_per_month
+    used = {
+        month: MonthUsage(month, limit, by_status).used
+        for month, by_status in found.counts.items()
+        if month >= first and (window.last_month is None or month <= window.last_month)
+    }
     slot = quota.default_slot(today, window, used, limit)
     if slot is None:
         raise NotFound(

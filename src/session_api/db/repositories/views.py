@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, select, tuple_
+from sqlalchemy import ColumnElement, and_, bindparam, func, select, tuple_
 
 from session_api.db.models import coachees, programs, sessions
 from session_api.db.repositories.base import AnyRow, Repository
@@ -30,6 +30,42 @@ class FutureSessions:
     starts_before: datetime | None = None
     # Visibility: only the sessions of this coach's coachees.
     coachees_of: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class CoacheeMonths:
+    """A coachee with their program's rules and session counts by month and status."""
+
+    coachee: AnyRow
+    counts: dict[str, dict[str, int]]
+
+
+# A coachee, their program and their sessions' counts by (month, status) within a month range,
+# in one statement: the months and default-slot reads are one round trip. A coachee without
+# sessions in the range is one row with a null month.
+_COACHEE_MONTHS = (
+    select(
+        *coachees.c,
+        programs.c.sessions_per_month,
+        programs.c.starts_on.label("program_starts_on"),
+        programs.c.ends_on.label("program_ends_on"),
+        sessions.c.month,
+        sessions.c.status.label("session_status"),
+        func.count(sessions.c.id).label("sessions"),
+    )
+    .select_from(
+        coachees.join(programs, programs.c.id == coachees.c.program_id).outerjoin(
+            sessions,
+            and_(
+                sessions.c.coachee_id == coachees.c.id,
+                sessions.c.month >= bindparam("first_month"),
+                sessions.c.month <= bindparam("last_month"),
+            ),
+        )
+    )
+    .where(coachees.c.id == bindparam("coachee_id"))
+    .group_by(*coachees.c, *programs.c, sessions.c.month, sessions.c.status)
+)
 
 
 def _open_ahead_of_coachee(now: datetime) -> ColumnElement[bool]:
@@ -71,6 +107,20 @@ class ViewRepository(Repository):
             .order_by(sessions.c.starts_at, sessions.c.id)
         )
         return (await self._connection.execute(query)).all()
+
+    async def coachee_months(
+        self, coachee_id: uuid.UUID, *, first_month: str, last_month: str
+    ) -> CoacheeMonths | None:
+        """A coachee with their program, and session counts of each month in the range."""
+        values = {"coachee_id": coachee_id, "first_month": first_month, "last_month": last_month}
+        rows = (await self._connection.execute(_COACHEE_MONTHS, values)).all()
+        if not rows:
+            return None
+        counts: dict[str, dict[str, int]] = {}
+        for row in rows:
+            if row.month is not None:
+                counts.setdefault(row.month, {})[row.session_status] = row.sessions
+        return CoacheeMonths(coachee=rows[0], counts=counts)
 
     async def future_sessions(
         self, where: FutureSessions, *, after: tuple[datetime, uuid.UUID] | None, limit: int
