@@ -50,12 +50,17 @@ def coachee_in_sight(principal: Principal, coachee_id: uuid.UUID, coachee: AnyRo
     return coachee
 
 
+def refuse_other_coach(principal: Principal, coach_id: uuid.UUID) -> None:
+    """A coach sees no other coach: 404, decided without reading anything."""
+    if principal.role is Role.COACH and principal.person_id() != coach_id:
+        raise not_found("coach", coach_id)
+
+
 async def visible_coach(
     uow: UnitOfWork, principal: Principal, coach_id: uuid.UUID, *, for_update: bool = False
 ) -> AnyRow:
     """The coach if the caller may see it: admins all, coaches themselves, coachees theirs."""
-    if principal.role is Role.COACH and principal.person_id() != coach_id:
-        raise not_found("coach", coach_id)
+    refuse_other_coach(principal, coach_id)
     if principal.role is Role.COACHEE:
         coachee = await uow.coachees.get(principal.person_id())
         if coachee is None or coachee.coach_id != coach_id:

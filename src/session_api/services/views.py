@@ -31,11 +31,16 @@ async def next_sessions(
     ctx: Context, principal: Principal, coach_id: uuid.UUID
 ) -> Sequence[AnyRow]:
     """Each active coachee's earliest future open session; a coachee gets only their own."""
+    access.refuse_other_coach(principal, coach_id)
     async with ctx.reading() as uow:
-        await access.visible_coach(uow, principal, coach_id)
-        return await uow.views.next_sessions(
+        rows = await uow.views.next_sessions(
             coach_id=coach_id, now=ctx.now(), coachee_id=_only_coachee(principal)
         )
+        # Rows are the coach's coachees' (a coachee's only their own): they prove the coach
+        # exists and is in sight, so only an empty list needs the coach read to tell 404 apart.
+        if not rows:
+            await access.visible_coach(uow, principal, coach_id)
+        return rows
 
 
 async def future_sessions(
