@@ -6,8 +6,20 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, func, select, tuple_
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    func,
+    select,
+    tuple_,
+)
 
 from session_api.db.models import coachees, programs, sessions
 from session_api.db.repositories.base import AnyRow, Repository
@@ -68,12 +80,69 @@ _COACHEE_MONTHS = (
 )
 
 
-def _open_ahead_of_coachee(now: datetime) -> ColumnElement[bool]:
+def _open_ahead_of_coachee(now: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
     return (
         (_ahead.c.coachee_id == coachees.c.id)
         & _ahead.c.status.in_(OPEN)
         & (_ahead.c.starts_at > now)
     )
+
+
+def _value(name: str, column: ColumnElement[Any]) -> BindParameter[Any]:
+    """A parameter typed like the column it is compared with (dates stay UTC on SQLite)."""
+    return bindparam(name, type_=column.type)
+
+
+# The hot views are built once per shape of their filters; a request only binds values.
+@cache
+def _next_sessions_query(for_one_coachee: bool) -> Select[*tuple[Any, ...]]:
+    # One index probe per coachee (a portable stand-in for LATERAL ... LIMIT 1): the cost
+    # follows the number of coachees, not the number of sessions they have ahead.
+    earliest = (
+        select(_ahead.c.id)
+        .where(_open_ahead_of_coachee(_value("now", sessions.c.starts_at)))
+        .order_by(_ahead.c.starts_at, _ahead.c.id)
+        .limit(1)
+        .correlate(coachees)
+        .scalar_subquery()
+    )
+    firsts = select(earliest.label("session_id")).where(
+        coachees.c.coach_id == _value("coach_id", coachees.c.coach_id),
+        coachees.c.status == "active",
+    )
+    if for_one_coachee:
+        firsts = firsts.where(coachees.c.id == _value("coachee_id", coachees.c.id))
+    first_sessions = firsts.subquery("first_sessions")
+    return (
+        numbered_sessions()
+        .join(first_sessions, first_sessions.c.session_id == sessions.c.id)
+        .order_by(sessions.c.starts_at, sessions.c.id)
+    )
+
+
+@cache
+def _future_sessions_query(filters: frozenset[str]) -> Select[*tuple[Any, ...]]:
+    query = (
+        numbered_sessions()
+        .where(
+            sessions.c.status.in_(bindparam("statuses", expanding=True)),
+            sessions.c.starts_at > _value("now", sessions.c.starts_at),
+        )
+        .order_by(sessions.c.starts_at, sessions.c.id)
+        .limit(bindparam("limit", type_=Integer()))
+    )
+    conditions = {
+        "coach_id": sessions.c.coach_id == _value("coach_id", sessions.c.coach_id),
+        "coachee_id": sessions.c.coachee_id == _value("coachee_id", sessions.c.coachee_id),
+        "coachees_of": coachees.c.coach_id == _value("coachees_of", coachees.c.coach_id),
+        "starts_from": sessions.c.starts_at >= _value("starts_from", sessions.c.starts_at),
+        "starts_before": sessions.c.starts_at < _value("starts_before", sessions.c.starts_at),
+        "after": tuple_(sessions.c.starts_at, sessions.c.id)
+        > tuple_(
+            _value("after_starts_at", sessions.c.starts_at), _value("after_id", sessions.c.id)
+        ),
+    }
+    return query.where(*(conditions[name] for name in sorted(filters)))
 
 
 class ViewRepository(Repository):
@@ -85,28 +154,11 @@ class ViewRepository(Repository):
         self, *, coach_id: uuid.UUID, now: datetime, coachee_id: uuid.UUID | None = None
     ) -> Sequence[AnyRow]:
         """Each active coachee's earliest open session after `now`, numbered, by start."""
-        # One index probe per coachee (a portable stand-in for LATERAL ... LIMIT 1): the cost
-        # follows the number of coachees, not the number of sessions they have ahead.
-        earliest = (
-            select(_ahead.c.id)
-            .where(_open_ahead_of_coachee(now))
-            .order_by(_ahead.c.starts_at, _ahead.c.id)
-            .limit(1)
-            .correlate(coachees)
-            .scalar_subquery()
-        )
-        firsts = select(earliest.label("session_id")).where(
-            coachees.c.coach_id == coach_id, coachees.c.status == "active"
-        )
+        values: dict[str, Any] = {"coach_id": coach_id, "now": now}
         if coachee_id is not None:
-            firsts = firsts.where(coachees.c.id == coachee_id)
-        first_sessions = firsts.subquery("first_sessions")
-        query = (
-            numbered_sessions()
-            .join(first_sessions, first_sessions.c.session_id == sessions.c.id)
-            .order_by(sessions.c.starts_at, sessions.c.id)
-        )
-        return (await self._connection.execute(query)).all()
+            values["coachee_id"] = coachee_id
+        query = _next_sessions_query(coachee_id is not None)
+        return (await self._connection.execute(query, values)).all()
 
     async def coachee_months(
         self, coachee_id: uuid.UUID, *, first_month: str, last_month: str
@@ -126,25 +178,23 @@ class ViewRepository(Repository):
         self, where: FutureSessions, *, after: tuple[datetime, uuid.UUID] | None, limit: int
     ) -> Sequence[AnyRow]:
         """Up to `limit + 1` numbered sessions by (starts_at, id) after a position."""
-        query = (
-            numbered_sessions()
-            .where(sessions.c.status.in_(where.statuses), sessions.c.starts_at > where.now)
-            .order_by(sessions.c.starts_at, sessions.c.id)
-            .limit(limit + 1)
-        )
-        if where.coach_id is not None:
-            query = query.where(sessions.c.coach_id == where.coach_id)
-        if where.coachee_id is not None:
-            query = query.where(sessions.c.coachee_id == where.coachee_id)
-        if where.coachees_of is not None:
-            query = query.where(coachees.c.coach_id == where.coachees_of)
-        if where.starts_from is not None:
-            query = query.where(sessions.c.starts_at >= where.starts_from)
-        if where.starts_before is not None:
-            query = query.where(sessions.c.starts_at < where.starts_before)
+        narrowing = {
+            "coach_id": where.coach_id,
+            "coachee_id": where.coachee_id,
+            "coachees_of": where.coachees_of,
+            "starts_from": where.starts_from,
+            "starts_before": where.starts_before,
+        }
+        values: dict[str, Any] = {
+            name: value for name, value in narrowing.items() if value is not None
+        }
+        filters = set(values)
         if after is not None:
-            query = query.where(tuple_(sessions.c.starts_at, sessions.c.id) > after)
-        return (await self._connection.execute(query)).all()
+            filters.add("after")
+            values["after_starts_at"], values["after_id"] = after
+        values.update(statuses=list(where.statuses), now=where.now, limit=limit + 1)
+        query = _future_sessions_query(frozenset(filters))
+        return (await self._connection.execute(query, values)).all()
 
     async def unscheduled_coachees(
         self,
