@@ -1,0 +1,125 @@
+"""CPU time per request of the application alone: no HTTP server, no concurrency.
+
+Loads the benchmark's data (5,000 sessions by default) into a scratch PostgreSQL database and
+sends each endpoint's requests, one after another, through the ASGI app (`httpx.ASGITransport`),
+in batches of 20; prints the least and the median CPU milliseconds per request over the
+batches. On a busy machine the least is the steadiest figure, so compare two versions of the
+code by running both at once (`PYTHONPATH=<other checkout>/src` for the other).
+
+    .venv/bin/python scripts/benchmark_app.py [--requests 300] [--only default-slot,months]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import subprocess
+import time
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import jwt
+from benchmark import (
+    BIN,
+    POSTGRES,
+    SUBJECT,
+    _admin,
+    _first_block_sessions,
+    _month_start,
+    booked,
+    bookings,
+    cancellations,
+    load,
+    moves,
+    reads,
+)
+
+from session_api.config import Settings
+from session_api.main import create_app
+
+BATCH = 20
+
+
+async def drive(dsn: str, requests: int, only: set[str] | None) -> None:
+    """Every endpoint in turn, through the app in this process."""
+    secret = secrets.token_urlsafe(48)
+    url = dsn.replace("postgresql://", "postgresql+asyncpg://")
+    app = create_app(Settings(database_url=url, jwt_secret=secret, environment="test"))
+    claims = {"sub": SUBJECT, "role": "admin", "exp": datetime.now(UTC) + timedelta(hours=1)}
+    headers = {
+        "Authorization": f"Bearer {jwt.encode(claims, secret, algorithm='HS256')}",
+        "Content-Type": "application/json",
+    }
+    today = datetime.now(UTC).date()
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://app", headers=headers
+        ) as client,
+    ):
+
+        async def measure(name: str, lines: Sequence[str]) -> None:
+            if only is not None and name.split(maxsplit=1)[0] not in only:
+                return
+            per_request: list[float] = []
+            for start in range(0, requests + BATCH, BATCH):
+                started = time.process_time()
+                for n in range(start, start + BATCH):
+                    method, path, *body = lines[n % len(lines)].split("\t")
+                    answer = await client.request(method, path, content=body[0] if body else None)
+                    if answer.status_code >= 300:
+                        raise SystemExit(f"{name}: {answer.status_code} {answer.text[:300]}")
+                if start:  # the first batch warms up
+                    per_request.append((time.process_time() - started) * 1000 / BATCH)
+            per_request.sort()
+            print(  # noqa: T201
+                f"{name:<22} least {per_request[0]:6.2f}  median "
+                f"{per_request[len(per_request) // 2]:6.2f} CPU ms/request",
+                flush=True,
+            )
+
+        for name, lines in reads(await _first_block_sessions(dsn), today).items():
+            await measure(name, lines)
+        await measure("schedule", bookings(today, requests + 2 * BATCH))
+        made = await booked(dsn)
+        await measure("reschedule", moves(made, requests + 2 * BATCH))
+        await measure("cancel", cancellations([id_ for id_, _, _ in made]))
+
+
+def main() -> None:
+    """Run the measurement described in the module docstring."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--requests", type=int, default=300, help="per endpoint")
+    parser.add_argument("--sessions", type=int, default=5000)
+    parser.add_argument("--only", help="comma-separated endpoint names")
+    parser.add_argument("--postgres", default=POSTGRES)
+    args = parser.parse_args()
+    only = set(args.only.split(",")) if args.only else None
+    if only is not None and only & {"reschedule", "cancel"}:
+        only.add("schedule")  # they act on what schedule booked
+    name = f"session_api_benchmark_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_admin(args.postgres, f'CREATE DATABASE "{name}"'))
+    dsn = f"{args.postgres.rpartition('/')[0]}/{name}"
+    try:
+        env = {
+            **os.environ,
+            "SESSION_API_DATABASE_URL": dsn.replace("://", "+asyncpg://", 1),
+            "SESSION_API_JWT_SECRET": secrets.token_urlsafe(48),
+        }
+        subprocess.run(  # noqa: S603 - our own command
+            [str(BIN / "session-api"), "migrate"], env=env, check=True, capture_output=True
+        )
+        asyncio.run(load(dsn, args.sessions, _month_start(datetime.now(UTC).date(), -12)))
+        asyncio.run(drive(dsn, args.requests, only))
+    finally:
+        asyncio.run(_admin(args.postgres, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+if __name__ == "__main__":
+    main()
