@@ -65,7 +65,6 @@ async def _feed(client: httpx.AsyncClient, **params: Any) -> dict[str, Any]:
 async def test_the_feed_pages_in_order_and_its_cursor_is_never_null(
     client: httpx.AsyncClient,
     factory: Factory,
-    engine: AsyncEngine,
     ctx: Context,
     relay_settings: Settings,
 ) -> None:
@@ -75,7 +74,7 @@ async def test_the_feed_pages_in_order_and_its_cursor_is_never_null(
     assert (await _feed(client, after=empty["next_cursor"]))["items"] == []
 
     coach = await factory.coach()
-    await open_all_week(engine, coach["id"])
+    await open_all_week(factory, coach["id"])
     coachee = await factory.coachee(
         coach=coach, program=await factory.program(sessions_per_month=9)
     )

@@ -14,7 +14,6 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from session_api.config import Settings
 from session_api.notify import signing
@@ -79,12 +78,12 @@ def smtp_settings(settings: Settings, smtp_server: SmtpServer, tmp_path: Path) -
 
 
 @pytest.fixture
-async def maia(factory: Factory, engine: AsyncEngine) -> dict[str, Any]:
+async def maia(factory: Factory) -> dict[str, Any]:
     """Maia in Berlin (2 sessions a month) with Ana, a coach in New York available all week."""
     coach = await factory.coach(
         name="Ana Coach", email="ana@coaching.example", timezone="America/New_York"
     )
-    await open_all_week(engine, coach["id"])
+    await open_all_week(factory, coach["id"])
     coachee = await factory.coachee(
         coach=coach, name="Maia", email="maia@learner.example", timezone="Europe/Berlin"
     )
