@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import insert, select
+from sqlalchemy import event, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from session_api.config import Settings
@@ -133,11 +135,12 @@ async def test_concurrent_transactions_reach_the_feed_in_commit_order(
             slow = await slow.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
         transaction = await slow.begin()
         await slow.execute(insert(events).values(**_month_event(n=1)))
-        second = asyncio.ensure_future(_insert_event(engine, **_month_event(n=2)))
+        with _insert_sent(engine) as second_sent:
+            second = asyncio.ensure_future(_insert_event(engine, **_month_event(n=2)))
+            await asyncio.wait_for(second_sent.wait(), timeout=30)
         if engine.dialect.name == "sqlite":
-            # One writer at a time: the second insert waits, so ids follow commit order.
-            await asyncio.sleep(0.3)
-            assert not second.done()
+            # One writer at a time: the second insert, sent while the first transaction is
+            # open, waits for its commit, so ids follow commit order.
             await transaction.commit()
             await second
             expected_first, expected_later = [1, 2], []
@@ -160,6 +163,22 @@ async def test_concurrent_transactions_reach_the_feed_in_commit_order(
 
     assert [item["data"]["n"] for item in seen["items"]] == expected_first
     assert [item["data"]["n"] for item in later["items"]] == expected_later
+
+
+@contextmanager
+def _insert_sent(engine: AsyncEngine) -> Iterator[asyncio.Event]:
+    """Set once the engine sends an INSERT into events to the database."""
+    sent = asyncio.Event()
+
+    def record(*args: Any) -> None:
+        if args[2].startswith("INSERT INTO events"):
+            sent.set()
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
 
 
 def _month_event(*, n: int) -> dict[str, Any]:

@@ -329,20 +329,38 @@ def override(day: date, *windows: tuple[time, time]) -> DateOverride:
     return DateOverride(day, tuple(Window(*w) for w in windows))
 
 
-def test_sound_availability_passes() -> None:
+def test_sound_availability_is_accepted_and_offers_every_window() -> None:
     validate_availability(SAMPLE)
+    christmas_eve = date(2026, 12, 24)
+    monday_hours = [
+        start.astimezone(BERLIN).hour for start in starts(slots_on(SAMPLE, BERLIN, MONDAY))
+    ]
+    assert monday_hours == [9, 10, 11, 13, 14, 15, 16]  # 09:00-12:00 and 13:00-17:30
+    assert starts(slots_on(SAMPLE, BERLIN, christmas_eve)) == [utc(12, 24, 9)]
+    assert slots_on(SAMPLE, BERLIN, christmas_eve + timedelta(days=1)) == []
+
+
+def test_no_availability_is_accepted_and_offers_nothing() -> None:
     validate_availability(Availability.empty())
+    assert slots_on(Availability.empty(), BERLIN, MONDAY) == []
 
 
-def test_touching_windows_are_fine() -> None:
-    validate_availability(weekly((0, time(9), time(10)), (0, time(10), time(11))))
-    validate_availability(
-        Availability((), (override(MONDAY, (time(10), time(11)), (time(9), time(10))),))
+def test_touching_windows_are_accepted_and_each_is_bookable() -> None:
+    weekly_touching = weekly((0, time(9), time(10)), (0, time(10), time(11)))
+    override_touching = Availability(
+        (), (override(MONDAY, (time(10), time(11)), (time(9), time(10))),)
     )
+    for av in (weekly_touching, override_touching):
+        validate_availability(av)
+        assert starts(slots_on(av, BERLIN, MONDAY)) == [utc(11, 16, 8), utc(11, 16, 9)]
 
 
-def test_the_same_hours_on_different_weekdays_are_fine() -> None:
-    validate_availability(weekly((0, time(9), time(10)), (1, time(9), time(10))))
+def test_the_same_hours_on_different_weekdays_are_accepted_for_each_day() -> None:
+    av = weekly((0, time(9), time(10)), (1, time(9), time(10)))
+    validate_availability(av)
+    tuesday = MONDAY + timedelta(days=1)
+    slots = free_slots(av, BERLIN, MONDAY, tuesday, HOUR, HOUR, (), LONG_AGO)
+    assert starts(slots) == [utc(11, 16, 8), utc(11, 17, 8)]
 
 
 @pytest.mark.parametrize(
@@ -443,18 +461,23 @@ def test_unsound_availability_is_refused(av: Availability, detail: str) -> None:
     assert refused.value.detail == detail
 
 
-def test_the_limits_themselves_are_allowed() -> None:
-    validate_availability(
-        Availability(
-            weekly=tuple(
-                WeeklyWindow(0, time(m // 60, m % 60), time((m + 1) // 60, (m + 1) % 60))
-                for m in range(MAX_WINDOWS_PER_DAY)
-            ),
-            overrides=tuple(
-                override(date(2026, 1, 1) + timedelta(days=n)) for n in range(MAX_OVERRIDES)
-            ),
-        )
+def test_the_limits_themselves_are_allowed_and_in_effect() -> None:
+    minute = timedelta(minutes=1)
+    av = Availability(
+        weekly=tuple(
+            WeeklyWindow(0, time(m // 60, m % 60), time((m + 1) // 60, (m + 1) % 60))
+            for m in range(MAX_WINDOWS_PER_DAY)
+        ),
+        overrides=tuple(
+            override(date(2026, 1, 1) + timedelta(days=n)) for n in range(MAX_OVERRIDES)
+        ),
     )
+    validate_availability(av)
+    # Every day from 2026-01-01 to 2027-01-01 is off; the Monday after offers every window.
+    assert slots_on(av, BERLIN, MONDAY, duration=minute, step=minute) == []
+    first_monday_after = date(2027, 1, 4)
+    slots = slots_on(av, BERLIN, first_monday_after, duration=minute, step=minute)
+    assert len(slots) == MAX_WINDOWS_PER_DAY
 
 
 # --- windows of a day --------------------------------------------------------------------------
