@@ -41,11 +41,11 @@ async def list_programs(
 ) -> Sequence[AnyRow]:
     """Programs by id: all for admins and coaches, their own for a coachee."""
     async with ctx.reading() as uow:
-        where = []
         if principal.role is Role.COACHEE:
             coachee = await uow.coachees.get(principal.person_id())
-            where.append(uow.programs.table.c.id == (coachee.program_id if coachee else None))
-        return await uow.programs.page(after=after, limit=limit, where=where)
+            only = [coachee.program_id] if coachee else []
+            return await uow.programs.page(after=after, limit=limit, only=only)
+        return await uow.programs.page(after=after, limit=limit)
 
 
 async def update_program(
@@ -86,14 +86,14 @@ async def list_coaches(
 ) -> Sequence[AnyRow]:
     """Coaches by id: all for admins; a coach sees themselves, a coachee their coach."""
     async with ctx.reading() as uow:
-        column = uow.coaches.table.c.id
-        where = []
         if principal.role is Role.COACH:
-            where.append(column == principal.person_id())
+            only = [principal.person_id()]
         elif principal.role is Role.COACHEE:
             coachee = await uow.coachees.get(principal.person_id())
-            where.append(column == (coachee.coach_id if coachee else None))
-        return await uow.coaches.page(after=after, limit=limit, where=where)
+            only = [coachee.coach_id] if coachee else []
+        else:
+            return await uow.coaches.page(after=after, limit=limit)
+        return await uow.coaches.page(after=after, limit=limit, only=only)
 
 
 async def update_coach(
@@ -131,13 +131,11 @@ async def list_coachees(
 ) -> Sequence[AnyRow]:
     """Coachees by id: all for admins, a coach's own, a coachee themselves."""
     async with ctx.reading() as uow:
-        table = uow.coachees.table
-        where = []
         if principal.role is Role.COACH:
-            where.append(table.c.coach_id == principal.person_id())
-        elif principal.role is Role.COACHEE:
-            where.append(table.c.id == principal.person_id())
-        return await uow.coachees.page(after=after, limit=limit, where=where)
+            return await uow.coachees.page_of_coach(principal.person_id(), after=after, limit=limit)
+        if principal.role is Role.COACHEE:
+            return await uow.coachees.page(after=after, limit=limit, only=[principal.person_id()])
+        return await uow.coachees.page(after=after, limit=limit)
 
 
 async def update_coachee(
