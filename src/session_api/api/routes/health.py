@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel
 
 from session_api.api.deps import ContextDep
 from session_api.api.schemas.common import Problem
+from session_api.api.schemas.health import Health
 from session_api.db.engine import ping
 from session_api.errors import ServiceUnavailable
 
 router = APIRouter(tags=["ops"])
-
-
-class Health(BaseModel):
-    """The service's state."""
-
-    status: str
 
 
 @router.get("/healthz")
