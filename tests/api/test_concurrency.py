@@ -18,6 +18,9 @@ from tests.support import Clock, Factory, auth
 ATTEMPTS = 20
 
 
+pytestmark = pytest.mark.slow
+
+
 @pytest.fixture
 async def second_app(settings: Settings, clock: Clock) -> AsyncIterator[httpx.AsyncClient]:
     """Another app with its own engine and pool on the same database, like another process."""

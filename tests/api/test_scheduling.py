@@ -406,6 +406,7 @@ async def test_instants_at_the_ends_of_the_calendar_are_refused(
     assert batch.status_code == 422
 
 
+@pytest.mark.slow
 async def test_booking_statements_do_not_grow_with_the_data(
     client: httpx.AsyncClient, factory: Factory, engine: AsyncEngine
 ) -> None:

@@ -316,6 +316,7 @@ def test_session_numbers_rank_by_start_then_id() -> None:
 programs = st.builds(ProgramWindow, st.none() | months, st.none() | months)
 
 
+@pytest.mark.slow
 @given(today=months, program=programs, used=used_by_months, limit=limits)
 def test_default_slot_is_the_earliest_month_with_room(
     today: str, program: ProgramWindow, used: dict[str, int], limit: int
