@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from session_api.config import Settings
@@ -21,7 +19,7 @@ from session_api.db.models import deliveries, events
 from session_api.notify.worker import dispatch_events, relay_once
 from session_api.services.context import Context
 from tests.scheduling_support import booked, open_all_week
-from tests.support import Factory, as_coach, as_coachee, auth
+from tests.support import Factory, as_coach, as_coachee, auth, statement_sent
 
 HOOK_URL = "https://hooks.example.com/session-api"
 
@@ -135,7 +133,7 @@ async def test_concurrent_transactions_reach_the_feed_in_commit_order(
             slow = await slow.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
         transaction = await slow.begin()
         await slow.execute(insert(events).values(**_month_event(n=1)))
-        with _insert_sent(engine) as second_sent:
+        with statement_sent(engine, "INSERT INTO events") as second_sent:
             second = asyncio.ensure_future(_insert_event(engine, **_month_event(n=2)))
             await asyncio.wait_for(second_sent.wait(), timeout=30)
         if engine.dialect.name == "sqlite":
@@ -163,22 +161,6 @@ async def test_concurrent_transactions_reach_the_feed_in_commit_order(
 
     assert [item["data"]["n"] for item in seen["items"]] == expected_first
     assert [item["data"]["n"] for item in later["items"]] == expected_later
-
-
-@contextmanager
-def _insert_sent(engine: AsyncEngine) -> Iterator[asyncio.Event]:
-    """Set once the engine sends an INSERT into events to the database."""
-    sent = asyncio.Event()
-
-    def record(*args: Any) -> None:
-        if args[2].startswith("INSERT INTO events"):
-            sent.set()
-
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield sent
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
 
 
 def _month_event(*, n: int) -> dict[str, Any]:

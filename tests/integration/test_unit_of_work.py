@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event
 
 from session_api.db.engine import build_engine
 from session_api.errors import ServiceUnavailable
 from session_api.services.context import Context
+from tests.support import statement_sent
 
 
 @pytest.fixture
@@ -90,22 +88,6 @@ async def test_uncommitted_writes_are_seen_inside_and_nowhere_else(ctx: Context)
     assert outside == []
 
 
-@contextmanager
-def _begin_immediate_sent(ctx: Context) -> Iterator[asyncio.Event]:
-    """Set once a writer asks SQLite for the write lock."""
-    sent = asyncio.Event()
-
-    def record(*args: Any) -> None:
-        if args[2] == "BEGIN IMMEDIATE":
-            sent.set()
-
-    event.listen(ctx.engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield sent
-    finally:
-        event.remove(ctx.engine.sync_engine, "before_cursor_execute", record)
-
-
 async def test_writers_take_turns_on_sqlite_and_run_side_by_side_on_postgresql(
     ctx: Context,
 ) -> None:
@@ -121,7 +103,7 @@ async def test_writers_take_turns_on_sqlite_and_run_side_by_side_on_postgresql(
     async with ctx.writing() as first:
         await first.programs.add({"name": "First", "sessions_per_month": 2})
         if sqlite:
-            with _begin_immediate_sent(ctx) as asked_for_the_lock:
+            with statement_sent(ctx.engine, "BEGIN IMMEDIATE") as asked_for_the_lock:
                 second = asyncio.ensure_future(second_writer())
                 await asyncio.wait_for(asked_for_the_lock.wait(), timeout=30)
         else:
