@@ -17,8 +17,10 @@ import pytest
 
 # uvicorn logs the port it bound, also for `--port 0` and `--workers N`.
 _LISTENING = re.compile(r"Uvicorn running on (http://127\.0\.0\.1:\d+)")
-# Generous: two workers importing the app on a busy CI machine have taken over 30 s.
-START_TIMEOUT_SECONDS = 120.0
+# Generous: on a busy machine uvicorn's supervisor kills a worker that has not answered its
+# health check within 5 s of spawning (still importing) and starts another; a full run once
+# needed 117 s before both workers of `--workers 2` were up.
+START_TIMEOUT_SECONDS = 300.0
 
 
 def _forward_lines(stream: IO[str], lines: queue.Queue[str | None]) -> None:
