@@ -41,11 +41,11 @@ async def list_programs(
 ) -> Sequence[AnyRow]:
     """Programs by id: all for admins and coaches, their own for a coachee."""
     async with ctx.reading() as uow:
+        only: list[uuid.UUID] | None = None
         if principal.role is Role.COACHEE:
             coachee = await uow.coachees.get(principal.person_id())
             only = [coachee.program_id] if coachee else []
-            return await uow.programs.page(after=after, limit=limit, only=only)
-        return await uow.programs.page(after=after, limit=limit)
+        return await uow.programs.page(after=after, limit=limit, only=only)
 
 
 async def update_program(
@@ -86,13 +86,12 @@ async def list_coaches(
 ) -> Sequence[AnyRow]:
     """Coaches by id: all for admins; a coach sees themselves, a coachee their coach."""
     async with ctx.reading() as uow:
+        only: list[uuid.UUID] | None = None
         if principal.role is Role.COACH:
             only = [principal.person_id()]
         elif principal.role is Role.COACHEE:
             coachee = await uow.coachees.get(principal.person_id())
             only = [coachee.coach_id] if coachee else []
-        else:
-            return await uow.coaches.page(after=after, limit=limit)
         return await uow.coaches.page(after=after, limit=limit, only=only)
 
 
