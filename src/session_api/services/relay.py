@@ -1,4 +1,7 @@
-"""The outbox relay: fan events out into deliveries, then send what is due, at least once.
+"""The outbox relay (a use case): fan events out into deliveries, then send what is due.
+
+It orchestrates the adapters in `notify/` (mailer, messages, webhooks, iCalendar); nothing in
+`notify/` imports the services.
 
 One pass (`relay_once`) has two steps, each in short transactions:
 
