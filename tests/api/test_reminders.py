@@ -320,3 +320,28 @@ async def test_two_worker_processes_send_each_reminder_once(
     for n in range(5):
         assert len(_reminders_to(mail_dir, f"maia{n}@learner.example")) == 1
         assert len(_reminders_to(mail_dir, f"ana{n}@coaching.example")) == 1
+
+
+async def test_programs_set_distinct_lead_times_from_1_to_168_hours_at_most_three(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    assert (await factory.program())["reminder_hours"] == []
+    program = await factory.program(reminder_hours=[1, 168, 24])
+    assert program["reminder_hours"] == [1, 24, 168]
+
+    for refused in ([0], [169], [1, 2, 3, 4], [2, 2], None, ["soon"]):
+        body = {"name": "X", "sessions_per_month": 2, "reminder_hours": refused}
+        response = await client.post("/v1/programs", json=body, headers=auth())
+        assert response.status_code == 422, refused
+        assert response.json()["code"] == "validation_error"
+        patched = await client.patch(
+            f"/v1/programs/{program['id']}", json={"reminder_hours": refused}, headers=auth()
+        )
+        assert patched.status_code == 422, refused
+
+    patched = await client.patch(
+        f"/v1/programs/{program['id']}", json={"reminder_hours": [48]}, headers=auth()
+    )
+    assert patched.status_code == 200, patched.text
+    read = await client.get(f"/v1/programs/{program['id']}", headers=auth())
+    assert read.json()["reminder_hours"] == [48]
