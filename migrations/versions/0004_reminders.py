@@ -49,7 +49,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_sessions_open_starts_at",
         "sessions",
-        ["starts_at"],
+        ["starts_at", "id"],
         unique=False,
         postgresql_where=sa.text(OPEN_SESSION),
         sqlite_where=sa.text(OPEN_SESSION),

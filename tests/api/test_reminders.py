@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import uuid
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -16,13 +17,15 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from session_api.config import Settings
 from session_api.db.engine import build_engine
+from session_api.db.models import events
 from session_api.services.context import Context
 from session_api.services.relay import relay_once
-from session_api.services.reminders import claim_reminders
+from session_api.services.reminders import ReminderReport, claim_reminders
 from tests.notify_support import ReceivedMail
 from tests.scheduling_support import booked, open_all_week
 from tests.support import JWT_SECRET, Clock, Factory, auth
@@ -281,6 +284,37 @@ async def test_two_workers_at_once_send_each_reminder_once(
         assert len(_reminders_to(mail_dir, f"maia{n}@learner.example")) == 1
         assert len(_reminders_to(mail_dir, f"ana{n}@coaching.example")) == 1
     assert [sum(report.reminded for report in reports) for reports in passes] == [8, 0, 0]
+
+
+async def test_workers_claiming_in_small_batches_at_once_claim_each_reminder_once(
+    client: httpx.AsyncClient,
+    factory: Factory,
+    engine: AsyncEngine,
+    database_url: str,
+    clock: Clock,
+) -> None:
+    coachees = [await _pair(factory, engine, [1], n=n) for n in range(10)]
+    for n, coachee in enumerate(coachees):
+        await booked(client, coachee, _at(clock, minutes=31 + n % 3))
+    workers = [Context(engine=build_engine(database_url), clock=clock) for _ in range(3)]
+    rounds: list[list[ReminderReport]] = []
+    try:
+        while not rounds or any(report.sent for report in rounds[-1]):
+            rounds.append(
+                await asyncio.gather(
+                    *(claim_reminders(worker, clock.instant, batch=3) for worker in workers)
+                )
+            )
+    finally:
+        for worker in workers:
+            await worker.engine.dispose()
+
+    assert sum(report.sent for reports in rounds for report in reports) == 10
+    async with engine.connect() as connection:
+        reminded = (
+            await connection.execute(select(events.c.session_id).where(events.c.type == REMINDER))
+        ).scalars()
+        assert sorted(Counter(reminded).values()) == [1] * 10
 
 
 async def test_two_worker_processes_send_each_reminder_once(

@@ -160,6 +160,7 @@ class Session(Timestamps, Base):
         Index(
             "ix_sessions_open_starts_at",
             "starts_at",
+            "id",
             postgresql_where=text(OPEN_SESSION),
             sqlite_where=text(OPEN_SESSION),
         ),

@@ -1,7 +1,8 @@
 """Reminders before sessions: claim the ones that have come and write their events.
 
-Each lead time is one bucket: one `INSERT … SELECT` claims a batch of its reminders that have
-come and records them (sent or skipped), and the same transaction writes a
+Each lead time is one bucket, walked in slices of `batch` open sessions by start: per slice,
+one `INSERT … SELECT` claims the reminders that have come and records them (sent or
+skipped), and the same transaction writes a
 `session.reminder_due` event per sent one into the outbox; the relay's fan-out then mails
 both people and feeds webhooks and the event feed, as for any other event.
 """
@@ -17,7 +18,7 @@ from session_api.db.repositories.reminders import DueReminder
 from session_api.domain.reminders import REMINDER_DUE, reminder_window
 from session_api.services.context import Context
 
-# Reminders claimed per transaction: large enough that 100,000 due ones take few round
+# Sessions looked at per transaction: large enough that 100,000 due reminders take few round
 # trips, small enough that one transaction never holds many locks for long.
 CLAIM_BATCH = 2000
 
@@ -39,16 +40,20 @@ async def claim_reminders(
     sent = skipped = 0
     for lead_hours, program_ids in sorted(programs_by_hours.items()):
         window = reminder_window(lead_hours, now)
+        after = None
         while True:
             async with ctx.writing() as uow:
-                claimed = await uow.reminders.claim(window, program_ids, limit=batch)
+                through = await uow.reminders.batch_end(window, after=after, size=batch)
+                claimed = await uow.reminders.claim(
+                    window, program_ids, after=after, through=through
+                )
                 await uow.events.record_many([_reminder_event(due, now) for due in claimed.due])
                 await uow.commit()
             sent += len(claimed.due)
             skipped += claimed.skipped
-            # Fewer than a batch: the window is done, or another worker holds the rest.
-            if claimed.claimed < batch:
+            if through is None:
                 break
+            after = through
     return ReminderReport(sent=sent, skipped=skipped)
 
 

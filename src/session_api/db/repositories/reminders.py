@@ -6,8 +6,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeAlias
 
-from sqlalchemy import case, exists, literal, literal_column, select
+from sqlalchemy import ColumnElement, case, literal, literal_column, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
 from session_api.db.models import coachees, programs, reminders, sessions
@@ -18,6 +19,10 @@ from session_api.domain.reminders import ReminderOutcome, ReminderWindow
 # Written out as literals, not bound: only then does the planner see that the query keeps to
 # the rows of the partial index `ix_sessions_open_starts_at`.
 _OPEN_SESSION = sessions.c.status.in_([literal_column(f"'{status}'") for status in OPEN])
+
+
+# (starts_at, session id): where a batch of a pass ends and the next one begins.
+ClaimCursor: TypeAlias = tuple[datetime, uuid.UUID]
 
 
 @dataclass(frozen=True)
@@ -40,10 +45,20 @@ class ClaimedReminders:
     due: list[DueReminder]
     skipped: int
 
-    @property
-    def claimed(self) -> int:
-        """How many rows this batch inserted."""
-        return len(self.due) + self.skipped
+
+def _in_window(window: ReminderWindow, after: ClaimCursor | None) -> list[ColumnElement[bool]]:
+    """Open sessions whose reminder with this lead time has come, after a cursor."""
+    conditions = [
+        _OPEN_SESSION,
+        sessions.c.starts_at > window.now,
+        sessions.c.starts_at <= window.due_until,
+    ]
+    if after is not None:
+        conditions += [
+            sessions.c.starts_at >= after[0],
+            tuple_(sessions.c.starts_at, sessions.c.id) > tuple_(*after),
+        ]
+    return conditions
 
 
 class ReminderRepository(Repository):
@@ -60,20 +75,51 @@ class ReminderRepository(Repository):
                 programs_by_hours.setdefault(int(lead_hours), []).append(program_id)
         return programs_by_hours
 
-    async def claim(
-        self, window: ReminderWindow, program_ids: Sequence[uuid.UUID], *, limit: int
-    ) -> ClaimedReminders:
-        """Record up to `limit` reminders of one lead time that have come, in one statement.
+    async def batch_end(
+        self, window: ReminderWindow, *, after: ClaimCursor | None, size: int
+    ) -> ClaimCursor | None:
+        """The last of the next `size` open sessions in the window; None if fewer remain.
 
-        `INSERT … SELECT … ON CONFLICT DO NOTHING`: a reminder another worker claimed first
-        (committed, or still in flight: the unique key waits for it) is left out, so each
-        one is claimed once. Rows come in start order (ties by id) so two workers take their
+        Read from the partial index alone, so each batch of a pass costs its own size,
+        however many reminders of the window earlier passes already claimed.
+        """
+        query = (
+            select(sessions.c.starts_at, sessions.c.id)
+            .where(*_in_window(window, after))
+            .order_by(sessions.c.starts_at, sessions.c.id)
+            .offset(size - 1)
+            .limit(1)
+        )
+        row = (await self._connection.execute(query)).one_or_none()
+        return None if row is None else (row.starts_at, row.id)
+
+    async def claim(
+        self,
+        window: ReminderWindow,
+        program_ids: Sequence[uuid.UUID],
+        *,
+        after: ClaimCursor | None,
+        through: ClaimCursor | None,
+    ) -> ClaimedReminders:
+        """Record the reminders of one lead time that have come for a slice of the window.
+
+        One `INSERT … SELECT … ON CONFLICT DO NOTHING` over the open sessions after `after`
+        up to `through` (the window's end when None): a reminder another worker claimed
+        first (committed, or still in flight: the unique key waits for it) is left out, so
+        each one is claimed once. Rows go in (starts_at, id) order, so two workers take their
         row locks in the same order and never deadlock.
         """
-        recorded = exists().where(
-            reminders.c.session_id == sessions.c.id,
-            reminders.c.lead_hours == window.lead_hours,
-            reminders.c.starts_at == sessions.c.starts_at,
+        # A scalar subquery, not NOT EXISTS: PostgreSQL would turn NOT EXISTS into an anti
+        # join over every reminder of this lead time; this stays one index probe per session.
+        recorded = (
+            select(reminders.c.id)
+            .where(
+                reminders.c.session_id == sessions.c.id,
+                reminders.c.lead_hours == window.lead_hours,
+                reminders.c.starts_at == sessions.c.starts_at,
+            )
+            .limit(1)
+            .scalar_subquery()
         )
         outcome = case(
             (sessions.c.starts_at < window.send_from, literal(str(ReminderOutcome.SKIPPED))),
@@ -89,15 +135,18 @@ class ReminderRepository(Repository):
             )
             .join(coachees, coachees.c.id == sessions.c.coachee_id)
             .where(
-                _OPEN_SESSION,
-                sessions.c.starts_at > window.now,
-                sessions.c.starts_at <= window.due_until,
+                *_in_window(window, after),
                 coachees.c.program_id.in_(program_ids),
-                ~recorded,
+                recorded.is_(None),
             )
             .order_by(sessions.c.starts_at, sessions.c.id)
-            .limit(limit)
         )
+        if through is not None:
+            # The plain bound too, so the planner sees how narrow the slice is.
+            come = come.where(
+                sessions.c.starts_at <= through[0],
+                tuple_(sessions.c.starts_at, sessions.c.id) <= tuple_(*through),
+            )
         dialect = postgresql if self._connection.dialect.name == "postgresql" else sqlite
         claim = (
             dialect.insert(reminders)
@@ -106,7 +155,7 @@ class ReminderRepository(Repository):
             .returning(reminders.c.session_id, reminders.c.outcome)
         )
         claimed = (await self._connection.execute(claim)).all()
-        sent = [session_id for session_id, outcome in claimed if outcome == ReminderOutcome.SENT]
+        sent = [row.session_id for row in claimed if row.outcome == ReminderOutcome.SENT]
         return ClaimedReminders(
             due=await self._due(sent, window.lead_hours), skipped=len(claimed) - len(sent)
         )
