@@ -49,7 +49,7 @@ from session_api.notify.webhooks import (
 )
 from session_api.services.calendars import invite_session
 from session_api.services.context import Context
-from session_api.services.reminders import claim_reminders
+from session_api.services.reminders import ReminderReport, claim_reminders
 
 log = logging.getLogger("session_api.worker")
 
@@ -148,18 +148,19 @@ def retry_delay(
 
 
 async def relay_once(
-    ctx: Context, settings: Settings, *, now: datetime | None = None
+    ctx: Context, settings: Settings, *, now: datetime | None = None, reminders: bool = True
 ) -> RelayReport:
-    """Dispatch every undispatched event and attempt every due delivery, once.
+    """Claim the reminders that have come, dispatch every event, attempt every due delivery.
 
-    `now` pins the clock for the whole pass (tests move it instead of sleeping).
+    `now` pins the clock for the whole pass (tests move it instead of sleeping);
+    `reminders=False` leaves the reminders for a later pass.
     """
     clock: Callable[[], datetime] = ctx.now if now is None else (lambda: now)
     # Reminders first: the events they write are fanned out and sent in this same pass.
-    reminders = await claim_reminders(ctx, clock())
+    came = await claim_reminders(ctx, clock()) if reminders else ReminderReport()
     report = RelayReport(
-        reminded=reminders.sent,
-        reminders_skipped=reminders.skipped,
+        reminded=came.sent,
+        reminders_skipped=came.skipped,
         dispatched=await dispatch_events(ctx, settings, clock()),
     )
     async with http_client(settings.webhook_timeout_seconds) as client:
@@ -188,10 +189,19 @@ async def dispatch_events(ctx: Context, settings: Settings, now: datetime) -> in
 
 
 async def run_worker(ctx: Context, settings: Settings, *, stop: asyncio.Event) -> None:
-    """Relay until `stop` is set, resting between passes that found nothing to do."""
+    """Relay until `stop` is set, resting between passes that found nothing to do.
+
+    Reminders are claimed every `reminder_interval_seconds`, not on every pass: each claim
+    walks the open sessions within every lead time, and a reminder is hours ahead anyway.
+    """
+    reminders_at: datetime | None = None
     while not stop.is_set():
+        started = ctx.now()
+        with_reminders = reminders_at is None or started >= reminders_at
         try:
-            report = await relay_once(ctx, settings)
+            report = await relay_once(ctx, settings, reminders=with_reminders)
+            if with_reminders:
+                reminders_at = started + timedelta(seconds=settings.reminder_interval_seconds)
         except Exception:
             # A database or network outage must not end the worker; the next pass retries.
             log.exception("relay pass failed")
