@@ -56,7 +56,7 @@ def _in_window(window: ReminderWindow, after: ClaimCursor | None) -> list[Column
     if after is not None:
         conditions += [
             sessions.c.starts_at >= after[0],
-            tuple_(sessions.c.starts_at, sessions.c.id) > tuple_(*after),
+            tuple_(sessions.c.starts_at, sessions.c.id) > after,
         ]
     return conditions
 
@@ -145,7 +145,7 @@ class ReminderRepository(Repository):
             # The plain bound too, so the planner sees how narrow the slice is.
             come = come.where(
                 sessions.c.starts_at <= through[0],
-                tuple_(sessions.c.starts_at, sessions.c.id) <= tuple_(*through),
+                tuple_(sessions.c.starts_at, sessions.c.id) <= through,
             )
         dialect = postgresql if self._connection.dialect.name == "postgresql" else sqlite
         claim = (
