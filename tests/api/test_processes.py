@@ -45,7 +45,8 @@ def server(database_url: str) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     try:
         with httpx.Client(base_url=url) as probe:
-            for _ in range(150):
+            # Up to a minute: two uvicorn workers start slowly on a busy machine.
+            for _ in range(600):
                 try:
                     if probe.get("/healthz").status_code == 200:
                         break
