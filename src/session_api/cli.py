@@ -20,8 +20,8 @@ from session_api.config import MIN_SECRET_BYTES, Settings
 from session_api.db import migrations
 from session_api.db.engine import build_engine
 from session_api.main import create_app
-from session_api.notify import worker as relay
 from session_api.server import NoDelayH11Protocol
+from session_api.services import relay
 
 _TTL = re.compile(r"^(\d+)([smhd]?)$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     delivery_retry_max_seconds: float = Field(default=3600, gt=0, le=86_400)
     delivery_max_attempts: int = Field(default=12, ge=1, le=100)
     delivery_give_up_after_seconds: int = Field(default=86_400, ge=60, le=30 * 86_400)
+    # Well below half of the shortest lead time (1 hour): a reminder is never late enough
+    # to be skipped because of the interval alone.
+    reminder_interval_seconds: float = Field(default=60, gt=0, le=900)
 
     @field_validator("smtp_host", "smtp_username", "smtp_password", mode="before")
     @classmethod

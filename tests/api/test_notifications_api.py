@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from session_api.config import Settings
 from session_api.db.engine import SQLITE_BEGIN
 from session_api.db.models import deliveries, events
-from session_api.notify.worker import dispatch_events, relay_once
 from session_api.services.context import Context
+from session_api.services.relay import dispatch_events, relay_once
 from tests.scheduling_support import booked, open_all_week
 from tests.support import Factory, as_coach, as_coachee, auth, statement_sent
 

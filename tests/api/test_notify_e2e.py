@@ -18,8 +18,8 @@ from fastapi import FastAPI
 from session_api.config import Settings
 from session_api.notify import signing
 from session_api.notify.ics import uid_for
-from session_api.notify.worker import dispatch_events, relay_once
 from session_api.services.context import Context
+from session_api.services.relay import dispatch_events, relay_once
 from tests.notify_support import (
     ReceivedMail,
     SmtpServer,

@@ -12,7 +12,7 @@ import pytest
 from pydantic import ValidationError
 
 from session_api.config import Settings
-from session_api.notify.worker import fan_out, retry_delay
+from session_api.services.relay import fan_out, retry_delay
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 COACH = uuid.UUID(int=1)

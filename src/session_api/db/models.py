@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     Uuid,
     text,
 )
@@ -56,6 +57,8 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
+
+OPEN_SESSION = "status IN ('requested', 'scheduled')"
 
 # Portable big integer primary key: SQLite only autoincrements INTEGER PRIMARY KEY.
 BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
@@ -96,6 +99,10 @@ class Program(Timestamps, Base):
     starts_on: Mapped[date | None] = mapped_column(Date)
     ends_on: Mapped[date | None] = mapped_column(Date)
     late_cancel_hours: Mapped[int] = mapped_column(Integer, default=0)
+    # Lead times of the reminders before each session, in hours, ascending (none by default).
+    reminder_hours: Mapped[list[int]] = mapped_column(
+        JSON, default=list, server_default=text("'[]'")
+    )
 
 
 class Coach(Timestamps, Base):
@@ -149,6 +156,14 @@ class Session(Timestamps, Base):
         Index(None, "coachee_id", "starts_at"),
         # The all-future view, keyset paged by (starts_at, id).
         Index(None, "starts_at", "id"),
+        # The reminder pass: open sessions starting within a lead time, without the rest.
+        Index(
+            "ix_sessions_open_starts_at",
+            "starts_at",
+            "id",
+            postgresql_where=text(OPEN_SESSION),
+            sqlite_where=text(OPEN_SESSION),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -166,6 +181,28 @@ class Session(Timestamps, Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     # The iCalendar SEQUENCE: rises on every reschedule and cancel.
     sequence: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Reminder(Base):
+    """A reminder that came, once per session, lead time and start: sent or skipped.
+
+    The unique key is what makes a reminder go out once across any number of workers; a
+    reschedule gives the session a new start and so a new key.
+    """
+
+    __tablename__ = "reminders"
+    __table_args__ = (
+        UniqueConstraint("session_id", "lead_hours", "starts_at"),
+        CheckConstraint("outcome IN ('sent', 'skipped')", name="outcome"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sessions.id"))
+    lead_hours: Mapped[int] = mapped_column(Integer)
+    starts_at: Mapped[datetime] = mapped_column()
+    # `sent`: its `session.reminder_due` event is in the outbox; `skipped`: it came too late.
+    outcome: Mapped[str] = mapped_column(String(16))
+    planned_at: Mapped[datetime] = mapped_column()
 
 
 class SessionHistory(Base):
@@ -285,3 +322,4 @@ events = table_of(Event)
 deliveries = table_of(Delivery)
 webhook_subscriptions = table_of(WebhookSubscription)
 idempotency_records = table_of(IdempotencyRecord)
+reminders = table_of(Reminder)

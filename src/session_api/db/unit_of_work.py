@@ -16,6 +16,7 @@ from session_api.db.repositories.events import EventRepository
 from session_api.db.repositories.idempotency import IdempotencyRepository
 from session_api.db.repositories.outbox import OutboxRepository
 from session_api.db.repositories.programs import ProgramRepository
+from session_api.db.repositories.reminders import ReminderRepository
 from session_api.db.repositories.sessions import BookingRepository, SessionRepository
 from session_api.db.repositories.views import ViewRepository
 from session_api.db.repositories.webhooks import WebhookRepository
@@ -33,6 +34,7 @@ class UnitOfWork:
     events: EventRepository
     idempotency: IdempotencyRepository
     outbox: OutboxRepository
+    reminders: ReminderRepository
     webhooks: WebhookRepository
     calendars: CalendarRepository
     views: ViewRepository
@@ -68,6 +70,7 @@ class UnitOfWork:
         self.bookings = BookingRepository(connection)
         self.events = EventRepository(connection)
         self.outbox = OutboxRepository(connection)
+        self.reminders = ReminderRepository(connection)
         self.webhooks = WebhookRepository(connection)
         self.calendars = CalendarRepository(connection)
         self.views = ViewRepository(connection)

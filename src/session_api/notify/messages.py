@@ -12,6 +12,7 @@ from email.utils import format_datetime, make_msgid, parseaddr
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from session_api.domain.months import MONTH_NAMES
+from session_api.domain.reminders import REMINDER_DUE
 from session_api.notify.ics import InviteSession, invite_calendar, invite_method
 
 INVITE_FILENAME = "invite.ics"
@@ -26,7 +27,9 @@ INVITE_EVENTS = frozenset(
         "session.cancelled",
     }
 )
-EVENT_TYPES = INVITE_EVENTS | {"session.completed", "session.no_show"}
+# A reminder changes nothing in a calendar, but carries the current invite all the same.
+ATTACH_INVITE_EVENTS = INVITE_EVENTS | {REMINDER_DUE}
+EVENT_TYPES = ATTACH_INVITE_EVENTS | {"session.completed", "session.no_show"}
 
 # Spelled out rather than strftime("%A %B"), which follows the process locale.
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -99,7 +102,7 @@ def compose(
             raise ValueError(f"{name} must carry a UTC offset")
     # Pass the session as it is now: the invite always shows the current state, so a
     # delayed "scheduled" mail can never put an already cancelled session back in a calendar.
-    method = invite_method(session) if event_type in INVITE_EVENTS else None
+    method = invite_method(session) if event_type in ATTACH_INVITE_EVENTS else None
     if method == "PUBLISH":
         # A finished session has nothing for a calendar to act on.
         method = None
@@ -185,6 +188,15 @@ def _content(
                 lead.append(
                     "It was cancelled at short notice, so it still counts towards "
                     "the month's sessions."
+                )
+        case "session.reminder_due":
+            subject = f"Reminder: session with {other} on {start}"
+            lead = [f"A reminder of your coaching session with {other}."]
+            if session.status == "requested":
+                lead.append(
+                    "It is still tentative: the coach has not confirmed it yet."
+                    if not is_coach
+                    else "It is still tentative until you confirm it."
                 )
         case "session.completed":
             subject = f"Session completed with {other}: {start}"

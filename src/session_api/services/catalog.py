@@ -52,7 +52,10 @@ async def update_program(
     ctx: Context, principal: Principal, program_id: uuid.UUID, changes: dict[str, Any]
 ) -> AnyRow:
     """Change a program; lowering the monthly limit never cancels anything."""
-    _refuse_nulls(changes, ("name", "sessions_per_month", "session_minutes", "late_cancel_hours"))
+    _refuse_nulls(
+        changes,
+        ("name", "sessions_per_month", "session_minutes", "late_cancel_hours", "reminder_hours"),
+    )
     async with ctx.writing() as uow:
         program = await access.visible_program(uow, principal, program_id)
         principal.require_admin()

@@ -20,6 +20,7 @@ EventType = Literal[
     "session.no_show",
     "coachee.month_full",
     "coachee.month_available",
+    "session.reminder_due",
 ]
 WebhookUrl = Annotated[
     HttpUrl,
@@ -47,7 +48,8 @@ class EventRead(BaseModel):
     occurred_at: datetime
     data: dict[str, Any] = Field(
         description="Session events: `actor`, `status`, `starts_at`, `ends_at`, `month` and "
-        "per type `previous_starts_at`, `previous_ends_at`, `message`, `late`, `backfill`. "
+        "per type `previous_starts_at`, `previous_ends_at`, `message`, `late`, `backfill`; "
+        "`session.reminder_due` carries `lead_hours` and no `actor` (the worker sends it). "
         "Month events: `month`, `month_title`, `limit`, `used`."
     )
 
