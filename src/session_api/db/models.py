@@ -119,6 +119,8 @@ class Coachee(Timestamps, Base):
     __table_args__ = (
         CheckConstraint("status IN ('active', 'paused', 'ended')", name="status"),
         Index(None, "coach_id", "status", "name"),
+        # The usage report, keyset paged by (name, id).
+        Index(None, "name", "id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -149,6 +151,22 @@ class Session(Timestamps, Base):
         Index(None, "coachee_id", "starts_at"),
         # The all-future view, keyset paged by (starts_at, id).
         Index(None, "starts_at", "id"),
+        # The unmarked view walks scheduled sessions only, never the marked history.
+        Index(
+            "ix_sessions_scheduled_coach_id_starts_at_id",
+            "coach_id",
+            "starts_at",
+            "id",
+            postgresql_where=text("status = 'scheduled'"),
+            sqlite_where=text("status = 'scheduled'"),
+        ),
+        Index(
+            "ix_sessions_scheduled_starts_at_id",
+            "starts_at",
+            "id",
+            postgresql_where=text("status = 'scheduled'"),
+            sqlite_where=text("status = 'scheduled'"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)

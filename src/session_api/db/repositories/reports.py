@@ -63,28 +63,31 @@ class CoacheeMonth:
         return MonthUsage(self.month, self.allowance, self.counts).used
 
 
+_STATUSES = tuple(status.value for status in SessionStatus)
 _NOW = bindparam("now", type_=sessions.c.ends_at.type)
 _ENDED = sessions.c.ends_at <= _NOW
 # A count per status, plus the two the report splits off by time: open sessions that ended
 # without being marked, and open sessions still ahead.
 _COUNTS: dict[str, ColumnElement[Any]] = {
-    **{status.value: sessions.c.status == status.value for status in SessionStatus},
+    **{status: sessions.c.status == status for status in _STATUSES},
     "unmarked": (sessions.c.status == SessionStatus.SCHEDULED.value) & _ENDED,
     "ahead": sessions.c.status.in_(OPEN) & ~_ENDED,
 }
 
 
 def _coachee_month(row: AnyRow) -> CoacheeMonth:
+    # Positional: the statement's columns are the identity, then `_COUNTS` in order.
+    coachee_id, name, program_id, coach_id, month, allowance, *counts = row
     return CoacheeMonth(
-        coachee_id=row.coachee_id,
-        coachee_name=row.coachee_name,
-        program_id=row.program_id,
-        coach_id=row.coach_id,
-        month=row.month,
-        allowance=row.allowance,
-        counts={status.value: row._mapping[status.value] for status in SessionStatus},
-        unmarked=row.unmarked,
-        ahead=row.ahead,
+        coachee_id=coachee_id,
+        coachee_name=name,
+        program_id=program_id,
+        coach_id=coach_id,
+        month=month,
+        allowance=allowance,
+        counts=dict(zip(_STATUSES, counts, strict=False)),
+        unmarked=counts[-2],
+        ahead=counts[-1],
     )
 
 
