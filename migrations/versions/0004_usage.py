@@ -23,6 +23,9 @@ SCHEDULED = "status = 'scheduled'"
 def upgrade() -> None:
     """Apply this revision."""
     op.create_index("ix_coachees_name_id", "coachees", ["name", "id"], unique=False)
+    op.create_index(
+        "ix_coachees_coach_id_name_id", "coachees", ["coach_id", "name", "id"], unique=False
+    )
     for name, columns in (
         ("ix_sessions_scheduled_coach_id_starts_at_id", ["coach_id", "starts_at", "id"]),
         ("ix_sessions_scheduled_starts_at_id", ["starts_at", "id"]),
@@ -41,4 +44,5 @@ def downgrade() -> None:
     """Revert this revision."""
     op.drop_index("ix_sessions_scheduled_starts_at_id", table_name="sessions")
     op.drop_index("ix_sessions_scheduled_coach_id_starts_at_id", table_name="sessions")
+    op.drop_index("ix_coachees_coach_id_name_id", table_name="coachees")
     op.drop_index("ix_coachees_name_id", table_name="coachees")

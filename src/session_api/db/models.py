@@ -119,8 +119,9 @@ class Coachee(Timestamps, Base):
     __table_args__ = (
         CheckConstraint("status IN ('active', 'paused', 'ended')", name="status"),
         Index(None, "coach_id", "status", "name"),
-        # The usage report, keyset paged by (name, id).
+        # The usage report, keyset paged by (name, id): everyone's, and one coach's.
         Index(None, "name", "id"),
+        Index(None, "coach_id", "name", "id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
