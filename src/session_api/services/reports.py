@@ -8,11 +8,9 @@ from dataclasses import dataclass
 
 from session_api.auth import Principal, Role
 from session_api.db.repositories.reports import CoacheeMonth, ReportPosition, UsageScope
-from session_api.domain.months import months_between, parse_month
-from session_api.errors import ValidationProblem
+from session_api.services.allowance import month_span
 from session_api.services.context import Context
 
-MAX_MONTHS = 24
 # Coachee-months per streamed batch: the memory a CSV download holds at once.
 STREAM_BATCH_SIZE = 1000
 
@@ -29,15 +27,7 @@ class UsageQuery:
 
     def months(self) -> list[str]:
         """Every month of the range; 422 `validation_error` unless it is 1..24 months long."""
-        first, last = parse_month(self.first_month), parse_month(self.last_month)
-        span = months_between(first, last)
-        if not span:
-            raise ValidationProblem(f"`to` ({last}) is before `from` ({first}).")
-        if len(span) > MAX_MONTHS:
-            raise ValidationProblem(
-                f"At most {MAX_MONTHS} months at once; {first} to {last} is {len(span)}."
-            )
-        return span
+        return month_span(self.first_month, self.last_month)
 
 
 def _scope(ctx: Context, principal: Principal, query: UsageQuery) -> UsageScope | None:
