@@ -22,6 +22,7 @@ from session_api.api.routes import (
     health,
     notifications,
     programs,
+    reports,
     sessions,
     views,
 )
@@ -84,6 +85,7 @@ def create_app(
         views,
         calendars,
         notifications,
+        reports,
     ):
         app.include_router(module.router)
 

@@ -126,6 +126,9 @@ class Coachee(Timestamps, Base):
     __table_args__ = (
         CheckConstraint("status IN ('active', 'paused', 'ended')", name="status"),
         Index(None, "coach_id", "status", "name"),
+        # The usage report, keyset paged by (name, id): everyone's, and one coach's.
+        Index(None, "name", "id"),
+        Index(None, "coach_id", "name", "id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -163,6 +166,22 @@ class Session(Timestamps, Base):
             "id",
             postgresql_where=text(OPEN_SESSION),
             sqlite_where=text(OPEN_SESSION),
+        ),
+        # The unmarked view walks scheduled sessions only, never the marked history.
+        Index(
+            "ix_sessions_scheduled_coach_id_starts_at_id",
+            "coach_id",
+            "starts_at",
+            "id",
+            postgresql_where=text("status = 'scheduled'"),
+            sqlite_where=text("status = 'scheduled'"),
+        ),
+        Index(
+            "ix_sessions_scheduled_starts_at_id",
+            "starts_at",
+            "id",
+            postgresql_where=text("status = 'scheduled'"),
+            sqlite_where=text("status = 'scheduled'"),
         ),
     )
 

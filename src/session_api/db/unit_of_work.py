@@ -17,6 +17,7 @@ from session_api.db.repositories.idempotency import IdempotencyRepository
 from session_api.db.repositories.outbox import OutboxRepository
 from session_api.db.repositories.programs import ProgramRepository
 from session_api.db.repositories.reminders import ReminderRepository
+from session_api.db.repositories.reports import ReportRepository
 from session_api.db.repositories.sessions import BookingRepository, SessionRepository
 from session_api.db.repositories.views import ViewRepository
 from session_api.db.repositories.webhooks import WebhookRepository
@@ -38,10 +39,12 @@ class UnitOfWork:
     webhooks: WebhookRepository
     calendars: CalendarRepository
     views: ViewRepository
+    reports: ReportRepository
 
-    def __init__(self, engine: AsyncEngine, *, write: bool) -> None:
+    def __init__(self, engine: AsyncEngine, *, write: bool, snapshot: bool = False) -> None:
         self._engine = engine
         self._write = write
+        self._snapshot = snapshot
         self._connection: AsyncConnection | None = None
 
     async def __aenter__(self) -> Self:
@@ -54,6 +57,12 @@ class UnitOfWork:
         dialect = self._engine.dialect.name
         if self._write and dialect == "sqlite":
             connection = await connection.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
+        elif self._snapshot and dialect == "postgresql":
+            # A long read (a streamed report) sees one snapshot, and a server-side cursor
+            # needs a transaction to live in.
+            connection = await connection.execution_options(
+                isolation_level="REPEATABLE READ", postgresql_readonly=True
+            )
         elif not self._write and dialect == "postgresql":
             # Reads need no BEGIN/ROLLBACK round trips; each statement sees committed data.
             connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
@@ -74,6 +83,7 @@ class UnitOfWork:
         self.webhooks = WebhookRepository(connection)
         self.calendars = CalendarRepository(connection)
         self.views = ViewRepository(connection)
+        self.reports = ReportRepository(connection)
         self.idempotency = IdempotencyRepository(connection)
         return self
 

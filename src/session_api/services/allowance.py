@@ -17,6 +17,18 @@ MAX_MONTHS = 24
 DEFAULT_MONTHS = 6
 
 
+def month_span(first: str, last: str) -> list[str]:
+    """Every month from `first` to `last`; 422 `validation_error` unless it is 1..24 months."""
+    span = months_between(parse_month(first), parse_month(last))
+    if not span:
+        raise ValidationProblem(f"`to` ({last}) is before `from` ({first}).")
+    if len(span) > MAX_MONTHS:
+        raise ValidationProblem(
+            f"At most {MAX_MONTHS} months at once; {first} to {last} is {len(span)}."
+        )
+    return span
+
+
 async def months(
     ctx: Context,
     principal: Principal,
@@ -33,13 +45,7 @@ async def months(
         this_month = month_of(ctx.now(), ZoneInfo(coachee.timezone))
         first = parse_month(first) if first else this_month
         last = parse_month(last) if last else add_months(first, DEFAULT_MONTHS - 1)
-        span = months_between(first, last)
-        if not span:
-            raise ValidationProblem(f"`to` ({last}) is before `from` ({first}).")
-        if len(span) > MAX_MONTHS:
-            raise ValidationProblem(
-                f"At most {MAX_MONTHS} months at once; {first} to {last} is {len(span)}."
-            )
+        span = month_span(first, last)
         counts = await uow.sessions.usage_by_month(coachee_id, first, last)
     limit = program.sessions_per_month
     return [MonthUsage(month, limit, counts.get(month, {})) for month in span]

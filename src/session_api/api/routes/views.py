@@ -25,13 +25,16 @@ router = APIRouter(tags=["views"])
 UNREADABLE_CURSOR = "The cursor cannot be read; start again without it."
 
 View = Annotated[
-    Literal["all-future"],
-    Query(description="Which sessions: `all-future` (every requested or scheduled session ahead)."),
+    Literal["all-future", "unmarked"],
+    Query(
+        description="Which sessions: `all-future` (every requested or scheduled session ahead) "
+        "or `unmarked` (scheduled sessions that ended and were never marked, oldest first)."
+    ),
 ]
 CoachFilter = Annotated[uuid.UUID | None, Query(description="Only this coach's sessions.")]
 CoacheeFilter = Annotated[uuid.UUID | None, Query(description="Only this coachee's sessions.")]
 StatusFilter = Annotated[
-    OpenSessionStatus | None, Query(description="Only sessions in this status.")
+    OpenSessionStatus | None, Query(description="Only sessions in this status (`all-future`).")
 ]
 StartsFrom = Annotated[
     Instant | None,
@@ -69,22 +72,28 @@ async def list_sessions(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[CoacheeSessionRead]:
-    """Future requested and scheduled sessions by (starts_at, id), cursor-paged.
+    """Future requested and scheduled sessions, or unmarked ones, by (starts_at, id), paged.
 
+    `view=unmarked` lists what a coach still has to mark: scheduled sessions that have ended
+    and were never marked completed or no-show, oldest first (`status` does not apply).
     Admins see every session, a coach the sessions of their own coachees, a coachee their
     own. Filters only narrow what the caller may see: a filter naming someone out of sight
     gives an empty page, never a 404. Sessions added while paging appear when they start
     after the page the cursor points past; none is ever listed twice.
     """
-    rows = await views.future_sessions(
+    after = None if cursor is None else _session_position(decode_cursor(cursor))
+    if view == "unmarked" and status is not None:
+        raise ValidationProblem("`status` does not apply to view=unmarked (all are scheduled).")
+    rows = await views.listed_sessions(
         ctx,
         principal,
+        view=view,
         coach_id=coach_id,
         coachee_id=coachee_id,
         statuses=None if status is None else [status.value],
         starts_from=starts_from,
         starts_before=starts_before,
-        after=None if cursor is None else _session_position(decode_cursor(cursor)),
+        after=after,
         limit=limit,
     )
     items = [CoacheeSessionRead.from_row(row) for row in rows[:limit]]

@@ -1,4 +1,4 @@
-"""The coach's views: next sessions, every future session, coachees with nothing ahead."""
+"""The coach's views: next, every future and unmarked sessions, coachees with nothing ahead."""
 
 from __future__ import annotations
 
@@ -6,12 +6,14 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, select, tuple_
+from sqlalchemy import ColumnElement, Select, select, tuple_
 
 from session_api.db.models import coachees, programs, sessions
 from session_api.db.repositories.base import AnyRow, Repository
 from session_api.db.repositories.sessions import OPEN, numbered_sessions
+from session_api.domain.quota import SessionStatus
 
 # The sessions a coachee has ahead, looked at from a query over coachees; served by the
 # (coachee_id, starts_at) index.
@@ -20,7 +22,10 @@ _ahead = sessions.alias("ahead")
 
 @dataclass(frozen=True)
 class FutureSessions:
-    """Which open sessions starting after `now` a page lists; every set field narrows it."""
+    """Which sessions a page lists, seen at `now`; every set field narrows it.
+
+    `statuses` applies to the sessions ahead; the unmarked view lists scheduled ones only.
+    """
 
     now: datetime
     statuses: Sequence[str] = tuple(OPEN)
@@ -76,12 +81,30 @@ class ViewRepository(Repository):
         self, where: FutureSessions, *, after: tuple[datetime, uuid.UUID] | None, limit: int
     ) -> Sequence[AnyRow]:
         """Up to `limit + 1` numbered sessions by (starts_at, id) after a position."""
-        query = (
-            numbered_sessions()
-            .where(sessions.c.status.in_(where.statuses), sessions.c.starts_at > where.now)
-            .order_by(sessions.c.starts_at, sessions.c.id)
-            .limit(limit + 1)
+        query = numbered_sessions().where(
+            sessions.c.status.in_(where.statuses), sessions.c.starts_at > where.now
         )
+        return await self._page(query, where, after=after, limit=limit)
+
+    async def unmarked_sessions(
+        self, where: FutureSessions, *, after: tuple[datetime, uuid.UUID] | None, limit: int
+    ) -> Sequence[AnyRow]:
+        """Up to `limit + 1` scheduled sessions that ended by `now`, oldest first."""
+        # Served by the partial index of scheduled sessions: marked history is never walked.
+        query = numbered_sessions().where(
+            sessions.c.status == SessionStatus.SCHEDULED.value, sessions.c.ends_at <= where.now
+        )
+        return await self._page(query, where, after=after, limit=limit)
+
+    async def _page(
+        self,
+        query: Select[*tuple[Any, ...]],
+        where: FutureSessions,
+        *,
+        after: tuple[datetime, uuid.UUID] | None,
+        limit: int,
+    ) -> Sequence[AnyRow]:
+        query = query.order_by(sessions.c.starts_at, sessions.c.id).limit(limit + 1)
         if where.coach_id is not None:
             query = query.where(sessions.c.coach_id == where.coach_id)
         if where.coachee_id is not None:
