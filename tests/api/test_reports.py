@@ -96,8 +96,8 @@ async def people(
     """
     program = await factory.program(sessions_per_month=4, late_cancel_hours=48)
     coach, other_coach = await factory.coach(), await factory.coach()
-    await open_all_week(engine, coach["id"], start="00:00", end="24:00")
-    await open_all_week(engine, other_coach["id"], start="00:00", end="24:00")
+    await open_all_week(factory, coach["id"], start="00:00", end="24:00")
+    await open_all_week(factory, other_coach["id"], start="00:00", end="24:00")
     ana = await factory.coachee(program=program, coach=coach, name="Ana")
     ben = await factory.coachee(program=program, coach=coach, name="Ben")
     eve = await factory.coachee(

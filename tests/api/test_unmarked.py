@@ -35,7 +35,7 @@ async def test_lists_ended_scheduled_sessions_nobody_marked_oldest_first(
     program = await factory.program(sessions_per_month=8)
     coach, other_coach = await factory.coach(), await factory.coach()
     for someone in (coach, other_coach):
-        await open_all_week(engine, someone["id"], start="00:00", end="24:00")
+        await open_all_week(factory, someone["id"], start="00:00", end="24:00")
     ana = await factory.coachee(program=program, coach=coach, name="Ana")
     ben = await factory.coachee(program=program, coach=coach, name="Ben")
     eve = await factory.coachee(program=program, coach=other_coach, name="Eve")
@@ -85,7 +85,7 @@ async def test_pages_with_the_views_cursor_one_statement_each(
 ) -> None:
     program = await factory.program(sessions_per_month=8)
     coach = await factory.coach()
-    await open_all_week(engine, coach["id"], start="00:00", end="24:00")
+    await open_all_week(factory, coach["id"], start="00:00", end="24:00")
     ana = await factory.coachee(program=program, coach=coach, name="Ana")
     starts = [f"2026-11-2{day}T10:00:00Z" for day in (4, 1, 3, 2, 5)]
     booked_ids = {start: (await booked(client, ana, start))["id"] for start in starts}

@@ -84,7 +84,7 @@ class ViewRepository(Repository):
         query = numbered_sessions().where(
             sessions.c.status.in_(where.statuses), sessions.c.starts_at > where.now
         )
-        return await self._page(query, where, after=after, limit=limit)
+        return await self._session_page(query, where, after=after, limit=limit)
 
     async def unmarked_sessions(
         self, where: FutureSessions, *, after: tuple[datetime, uuid.UUID] | None, limit: int
@@ -94,9 +94,9 @@ class ViewRepository(Repository):
         query = numbered_sessions().where(
             sessions.c.status == SessionStatus.SCHEDULED.value, sessions.c.ends_at <= where.now
         )
-        return await self._page(query, where, after=after, limit=limit)
+        return await self._session_page(query, where, after=after, limit=limit)
 
-    async def _page(
+    async def _session_page(
         self,
         query: Select[*tuple[Any, ...]],
         where: FutureSessions,
