@@ -52,8 +52,11 @@ def receives(subscription: Subscription, event_type: str, occurred_at: datetime)
 
 
 def signing_secrets(subscription: Subscription, now: datetime) -> list[str]:
-    """The secrets that sign a message sent now: the current one, and during a rotation's
-    grace period the previous one too."""
+    """The secrets that sign a message sent now, the current one first.
+
+    During a rotation's grace period the previous secret signs too, so a receiver that has
+    not switched yet still accepts the message.
+    """
     expires_at = subscription.previous_secret_expires_at
     if subscription.previous_secret is None or expires_at is None or now >= expires_at:
         return [subscription.secret]
