@@ -256,9 +256,8 @@ async def rotate_webhook_secret(
     verifying with either secret accepts it while it switches. After it, only the new
     secret signs. Rotating again during a grace period retires the older secret at once.
     """
-    grace_seconds = body.grace_seconds if body and body.grace_seconds is not None else None
-    if grace_seconds is None:
-        grace_seconds = settings.webhook_secret_grace_seconds
+    requested = None if body is None else body.grace_seconds
+    grace_seconds = settings.webhook_secret_grace_seconds if requested is None else requested
     row = await notifications.rotate_webhook_secret(
         ctx,
         principal,
