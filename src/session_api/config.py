@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(default=10, gt=0, le=120)
     # Webhooks go to public addresses only unless this is set (receivers inside the network).
     webhook_allow_private_targets: bool = False
+    # After `rotate-secret`, the old secret keeps signing (next to the new one) this long.
+    webhook_secret_grace_seconds: int = Field(default=86_400, ge=0, le=30 * 86_400)
     worker_poll_seconds: float = Field(default=1, gt=0, le=300)
     worker_batch_size: int = Field(default=100, ge=1, le=1000)
     delivery_lease_seconds: int = Field(default=300, ge=10, le=86_400)

@@ -25,6 +25,7 @@ from tests.notify_support import (
     SmtpServer,
     WebhookReceiver,
     delivery_rows,
+    running_receiver,
 )
 from tests.scheduling_support import booked, open_all_week
 from tests.support import Clock, Factory, auth
@@ -53,12 +54,8 @@ def smtp_server() -> Iterator[SmtpServer]:
 @pytest.fixture
 async def receiver() -> AsyncIterator[WebhookReceiver]:
     """A real HTTP receiver on loopback."""
-    endpoint = WebhookReceiver()
-    await endpoint.start()
-    try:
+    async with running_receiver() as endpoint:
         yield endpoint
-    finally:
-        await endpoint.stop()
 
 
 @pytest.fixture

@@ -283,6 +283,8 @@ class Delivery(Base):
     __table_args__ = (
         CheckConstraint("state IN ('pending', 'delivered', 'failed')", name="state"),
         Index(None, "state", "next_attempt_at"),
+        # A subscription's deliveries, newest first (`GET /v1/webhooks/{id}/deliveries`).
+        Index(None, "channel", "destination", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
@@ -295,6 +297,8 @@ class Delivery(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column()
     last_error: Mapped[str | None] = mapped_column(Text)
+    # When the latest attempt was leased (its send began); null until the first attempt.
+    last_attempt_at: Mapped[datetime | None] = mapped_column()
     delivered_at: Mapped[datetime | None] = mapped_column()
     # Retries stop a bounded time after this.
     created_at: Mapped[datetime] = mapped_column(default=_now)
@@ -308,6 +312,9 @@ class WebhookSubscription(Timestamps, Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     url: Mapped[str] = mapped_column(String(2000))
     secret: Mapped[str] = mapped_column(String(200))
+    # After a rotation the old secret signs too (alongside the new one) until it expires.
+    previous_secret: Mapped[str | None] = mapped_column(String(200))
+    previous_secret_expires_at: Mapped[datetime | None] = mapped_column()
     event_types: Mapped[list[str] | None] = mapped_column(JSON)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     disabled_reason: Mapped[str | None] = mapped_column(Text)

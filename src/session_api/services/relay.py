@@ -46,6 +46,8 @@ from session_api.notify.webhooks import (
     event_payload,
     http_client,
     post_event,
+    receives,
+    signing_secrets,
 )
 from session_api.services.calendars import invite_session
 from session_api.services.context import Context
@@ -103,7 +105,7 @@ class _MailJob:
 class _WebhookJob:
     delivery: AnyRow
     url: str
-    secret: str
+    secrets: list[str]
     body: bytes
 
 
@@ -113,6 +115,7 @@ def fan_out(event: AnyRow, subscriptions: Sequence[AnyRow], now: datetime) -> li
     Session events e-mail the coach and the coachee, except sessions an admin backfilled
     from another system (history import must not mail people about the past). Month
     events (`coachee.month_full`, `coachee.month_available`) only go to webhooks and the feed.
+    A subscription gets only events that occurred once it existed.
     """
     pending = {
         "event_id": event.id,
@@ -130,7 +133,7 @@ def fan_out(event: AnyRow, subscriptions: Sequence[AnyRow], now: datetime) -> li
         rows.append({**pending, "channel": EMAIL, "destination": f"coach:{event.coach_id}"})
         rows.append({**pending, "channel": EMAIL, "destination": f"coachee:{event.coachee_id}"})
     for subscription in subscriptions:
-        if subscription.event_types is None or event.type in subscription.event_types:
+        if receives(subscription, event.type, event.occurred_at):
             rows.append({**pending, "channel": WEBHOOK, "destination": str(subscription.id)})
     return rows
 
@@ -285,7 +288,7 @@ def _prepare(
             if delivery.channel == EMAIL:
                 mails.append(_mail_job(delivery, sessions.get(delivery.session_id), settings, now))
             elif delivery.channel == WEBHOOK:
-                webhooks.append(_webhook_job(delivery, subscriptions))
+                webhooks.append(_webhook_job(delivery, subscriptions, now))
             else:
                 raise SendFailure(f"unknown channel {delivery.channel!r}", permanent=True)
         except SendFailure as failure:
@@ -340,7 +343,9 @@ def _subscription_id(delivery: AnyRow) -> uuid.UUID | None:
         return None
 
 
-def _webhook_job(delivery: AnyRow, subscriptions: dict[uuid.UUID, AnyRow]) -> _WebhookJob:
+def _webhook_job(
+    delivery: AnyRow, subscriptions: dict[uuid.UUID, AnyRow], now: datetime
+) -> _WebhookJob:
     subscription_id = _subscription_id(delivery)
     subscription = None if subscription_id is None else subscriptions.get(subscription_id)
     if subscription is None:
@@ -358,7 +363,8 @@ def _webhook_job(delivery: AnyRow, subscriptions: dict[uuid.UUID, AnyRow]) -> _W
         occurred_at=delivery.occurred_at,
         data=delivery.data,
     )
-    return _WebhookJob(delivery, subscription.url, subscription.secret, event_body(payload))
+    secrets = signing_secrets(subscription, now)
+    return _WebhookJob(delivery, subscription.url, secrets, event_body(payload))
 
 
 async def _send_mails(jobs: Sequence[_MailJob], settings: Settings) -> list[_Outcome]:
@@ -407,7 +413,7 @@ async def _send_webhooks(
                     await post_event(
                         client,
                         job.url,
-                        job.secret,
+                        job.secrets,
                         msg_id=str(job.delivery.event_uuid),
                         timestamp=int(clock().timestamp()),
                         body=job.body,
