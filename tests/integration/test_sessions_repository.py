@@ -148,8 +148,8 @@ async def test_lock_reads_every_fact_a_booking_needs(
         current = await uow.sessions.lock_for_change(data["ids"]["2026-12-10T10:00"])
     assert booking is not None
     assert current is not None
-    for row in (booking, current):
-        assert (row.coachee_name, row.sessions_per_month, row.coach_timezone) == (
+    for facts in (booking, current.booking):
+        assert (facts.coachee_name, facts.sessions_per_month, facts.coach_timezone) == (
             "Maia",
             2,
             "Europe/Berlin",

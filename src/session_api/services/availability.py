@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from session_api.auth import Principal, Role
 from session_api.db.repositories.base import AnyRow
+from session_api.domain import booking
 from session_api.domain.availability import (
     END_OF_DAY,
     Window,
@@ -98,6 +99,7 @@ async def list_free_slots(
             coachee = await access.visible_coachee(uow, principal, coachee_id)
             if coachee.coach_id != coach_id:
                 raise access.not_found("coachee", coachee_id)
+            booking.ensure_active(coachee.name, coachee.status)
             program = await uow.programs.get(coachee.program_id)
             assert program is not None, "a coachee's program is a foreign key"
         last_day = min(last_day, LAST_SLOT_DAY)

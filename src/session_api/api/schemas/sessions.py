@@ -63,7 +63,11 @@ class SessionCancel(InputModel):
 class SessionConfirm(InputModel):
     """Confirm a requested session (coach or admin)."""
 
-    override_availability: OverrideAvailability = False
+    override_availability: bool = Field(
+        default=False,
+        deprecated=True,
+        description="Ignored: confirming never checks the coach's availability.",
+    )
     message: LongText | None = None
 
 

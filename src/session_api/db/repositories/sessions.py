@@ -27,7 +27,9 @@ from session_api.db.models import (
     sessions,
 )
 from session_api.db.repositories.base import AnyRow, Repository
-from session_api.domain.quota import COUNTING_STATUSES, OPEN_STATUSES
+from session_api.domain.availability import availability_from_json
+from session_api.domain.booking import BookingFacts, OpenSession, SessionFacts
+from session_api.domain.quota import COUNTING_STATUSES, OPEN_STATUSES, SessionStatus
 
 COUNTING = sorted(COUNTING_STATUSES)
 OPEN = sorted(OPEN_STATUSES)
@@ -72,6 +74,8 @@ def numbered_sessions() -> Select[*tuple[Any, ...]]:
 # What every booking decision needs: the coachee's zone and status, the program's rules,
 # the coach's zone and availability.
 _BOOKING_FACTS = (
+    coachees.c.id.label("coachee_id"),
+    coachees.c.coach_id,
     coachees.c.name.label("coachee_name"),
     coachees.c.timezone.label("coachee_timezone"),
     coachees.c.status.label("coachee_status"),
@@ -87,8 +91,14 @@ _BOOKING_FACTS = (
 _NUMBERED_BY_ID = numbered_sessions().where(sessions.c.id == bindparam("session_id"))
 _LOCK_FOR_CHANGE = (
     select(
-        *sessions.c,
-        coachees.c.coach_id.label("coachee_coach_id"),
+        sessions.c.id,
+        sessions.c.coach_id.label("session_coach_id"),
+        sessions.c.starts_at,
+        sessions.c.ends_at,
+        sessions.c.month,
+        sessions.c.status,
+        sessions.c.version,
+        sessions.c.sequence,
         *_BOOKING_FACTS,
     )
     .join(coachees, coachees.c.id == sessions.c.coachee_id)
@@ -99,7 +109,7 @@ _LOCK_FOR_CHANGE = (
 )
 
 _LOCK_BOOKING = (
-    select(coachees.c.id.label("coachee_id"), coachees.c.coach_id, *_BOOKING_FACTS)
+    select(*_BOOKING_FACTS)
     .join(programs, programs.c.id == coachees.c.program_id)
     .join(coaches, coaches.c.id == coachees.c.coach_id)
     .where(coachees.c.id == bindparam("coachee_id"))
@@ -160,14 +170,28 @@ class SessionRepository(Repository):
         )
         return (await self._connection.execute(query)).all()
 
-    async def lock_for_change(self, session_id: uuid.UUID) -> AnyRow | None:
+    async def lock_for_change(self, session_id: uuid.UUID) -> SessionFacts | None:
         """A session with its coachee, program and coach, locking the coachee and coach rows.
 
         Every session write holds its coachee's lock, so the session row needs no lock of its
         own, and locks are always taken coachee first, then coach: no deadlock between writers.
+        The booking facts are the coachee's now, with the session's own coach.
         """
         result = await self._connection.execute(_LOCK_FOR_CHANGE, {"session_id": session_id})
-        return result.one_or_none()
+        row = result.one_or_none()
+        if row is None:
+            return None
+        return SessionFacts(
+            id=row.id,
+            coachee_coach_id=row.coach_id,
+            starts_at=row.starts_at,
+            ends_at=row.ends_at,
+            month=row.month,
+            status=SessionStatus(row.status),
+            version=row.version,
+            sequence=row.sequence,
+            booking=booking_facts(row, coach_id=row.session_coach_id),
+        )
 
     async def usage(self, coachee_id: uuid.UUID, month: str) -> dict[str, int]:
         """Counts by status of one coachee's sessions in one month."""
@@ -220,7 +244,7 @@ class SessionRepository(Repository):
         starts_at: datetime,
         ends_at: datetime,
         excluding: uuid.UUID | None = None,
-    ) -> AnyRow | None:
+    ) -> OpenSession | None:
         """An open session of the coach or the coachee that overlaps [starts_at, ends_at)."""
         values = {
             "coach_id": coach_id,
@@ -233,7 +257,8 @@ class SessionRepository(Repository):
         else:
             values["excluding"] = excluding
             result = await self._connection.execute(_FIRST_CONFLICT_EXCEPT, values)
-        return result.first()
+        row = result.first()
+        return None if row is None else _open_session(row)
 
     async def busy_intervals(
         self,
@@ -266,15 +291,15 @@ class SessionRepository(Repository):
         coachee_id: uuid.UUID,
         starts_at: datetime,
         ends_at: datetime,
-    ) -> Sequence[AnyRow]:
-        """Open sessions of the coach or the coachee overlapping [starts_at, ends_at)."""
+    ) -> list[OpenSession]:
+        """Open sessions of the coach or the coachee overlapping [starts_at, ends_at), by start."""
         values = {
             "coach_id": coach_id,
             "coachee_id": coachee_id,
             "starts_at": starts_at,
             "ends_at": ends_at,
         }
-        return (await self._connection.execute(_OPEN_BETWEEN, values)).all()
+        return [_open_session(row) for row in await self._connection.execute(_OPEN_BETWEEN, values)]
 
     async def open_ahead_of(self, coachee_id: uuid.UUID, now: datetime) -> Sequence[AnyRow]:
         """A coachee's requested and scheduled sessions that have not ended, by start."""
@@ -305,12 +330,17 @@ class SessionRepository(Repository):
         )
         await self._connection.execute(query)
 
-    async def in_months(self, coachee_id: uuid.UUID, months: Sequence[str]) -> Sequence[AnyRow]:
-        """A coachee's sessions (id, starts_at, status, month) in some months."""
+    async def in_months(
+        self, coachee_id: uuid.UUID, months: Sequence[str]
+    ) -> list[tuple[uuid.UUID, datetime, SessionStatus, str]]:
+        """A coachee's sessions in some months, as (id, starts_at, status, month)."""
         query = select(
             sessions.c.id, sessions.c.starts_at, sessions.c.status, sessions.c.month
         ).where(sessions.c.coachee_id == coachee_id, sessions.c.month.in_(months))
-        return (await self._connection.execute(query)).all()
+        return [
+            (row.id, row.starts_at, SessionStatus(row.status), row.month)
+            for row in await self._connection.execute(query)
+        ]
 
     async def insert(self, row: dict[str, Any]) -> None:
         """Insert one session (read it back numbered with `numbered`)."""
@@ -373,7 +403,30 @@ class BookingRepository(Repository):
 
     table = coachees
 
-    async def lock(self, coachee_id: uuid.UUID) -> AnyRow | None:
+    async def lock(self, coachee_id: uuid.UUID) -> BookingFacts | None:
         """The coachee with program and coach, locking coachee then coach until commit."""
         result = await self._connection.execute(_LOCK_BOOKING, {"coachee_id": coachee_id})
-        return result.one_or_none()
+        row = result.one_or_none()
+        return None if row is None else booking_facts(row, coach_id=row.coach_id)
+
+
+def booking_facts(row: AnyRow, *, coach_id: uuid.UUID) -> BookingFacts:
+    """The facts of a locked booking row (its coach is the session's, when one is changed)."""
+    return BookingFacts(
+        coachee_id=row.coachee_id,
+        coach_id=coach_id,
+        coachee_name=row.coachee_name,
+        coachee_timezone=row.coachee_timezone,
+        coachee_status=row.coachee_status,
+        sessions_per_month=row.sessions_per_month,
+        session_minutes=row.session_minutes,
+        starts_on=row.starts_on,
+        ends_on=row.ends_on,
+        late_cancel_hours=row.late_cancel_hours,
+        coach_timezone=row.coach_timezone,
+        availability=availability_from_json(row.availability),
+    )
+
+
+def _open_session(row: AnyRow) -> OpenSession:
+    return OpenSession(row.id, row.coachee_id, row.starts_at, row.ends_at)
