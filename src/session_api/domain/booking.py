@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Final
 from zoneinfo import ZoneInfo
 
 from session_api.domain import quota
@@ -31,6 +32,10 @@ from session_api.errors import (
 )
 
 BACKFILL_STATUSES = frozenset({SessionStatus.COMPLETED, SessionStatus.NO_SHOW})
+# How long a session may last, in minutes, and how many one batch may plan.
+MIN_SESSION_MINUTES: Final = 15
+MAX_SESSION_MINUTES: Final = 240
+MAX_OCCURRENCES: Final = 24
 _MINUTE = timedelta(minutes=1)
 
 

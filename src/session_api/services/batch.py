@@ -34,8 +34,6 @@ from session_api.services.changes import (
 )
 from session_api.services.context import Context
 
-MAX_OCCURRENCES = 24
-
 
 @dataclass(frozen=True)
 class Recurrence:

@@ -17,6 +17,7 @@ from session_api.api.schemas.availability import (
     FreeSlotsRead,
     MonthQuotaRead,
 )
+from session_api.domain.booking import MAX_SESSION_MINUTES, MIN_SESSION_MINUTES
 from session_api.services import access, availability
 
 router = APIRouter(prefix="/v1/coaches", tags=["availability"])
@@ -110,7 +111,12 @@ async def list_free_slots(
     ],
     to: Annotated[CalendarDate, Query(description="Last day (included), in the coach's zone.")],
     duration_minutes: Annotated[
-        int | None, Query(ge=15, le=240, description="Length of a slot, 15..240 minutes.")
+        int | None,
+        Query(
+            ge=MIN_SESSION_MINUTES,
+            le=MAX_SESSION_MINUTES,
+            description="Length of a slot, 15..240 minutes.",
+        ),
     ] = None,
     coachee_id: Annotated[
         uuid.UUID | None,

@@ -4,23 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, HttpUrl, UrlConstraints
 
 from session_api.api.schemas.common import InputModel, OutputModel
+from session_api.domain.events import EventType
 
-EventType = Literal[
-    "session.scheduled",
-    "session.requested",
-    "session.confirmed",
-    "session.rescheduled",
-    "session.cancelled",
-    "session.completed",
-    "session.no_show",
-    "coachee.month_full",
-    "coachee.month_available",
-]
 WebhookUrl = Annotated[
     HttpUrl,
     UrlConstraints(max_length=2000, allowed_schemes=["http", "https"]),
