@@ -64,6 +64,9 @@ async def maia(app: FastAPI, client: Any) -> tuple[Context, dict[str, Any]]:
                     "month": month_of(starts_at, BERLIN),
                     "status": status,
                     "created_by": "admin:test",
+                    "note": None,
+                    "version": 1,
+                    "sequence": 0,
                     "created_at": now,
                     "updated_at": now,
                 }

@@ -16,7 +16,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from session_api.auth import Principal, Role
-from session_api.db.repositories.base import AnyRow
+from session_api.db.repositories.sessions import NumberedSession
 from session_api.db.unit_of_work import UnitOfWork
 from session_api.domain import booking, quota
 from session_api.domain.booking import BookingFacts, Ledger, Placement, Verdict
@@ -77,7 +77,7 @@ class Plan:
 
     occurrences: list[Occurrence]
     problems: list[DomainError | None]
-    created: list[AnyRow] = field(default_factory=list)
+    created: list[NumberedSession] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -211,7 +211,7 @@ async def _write(
     ledger: Ledger,
     command: NewBatch,
     now: datetime,
-) -> Sequence[AnyRow]:
+) -> Sequence[NumberedSession]:
     status = command.status
     await uow.sessions.add_many(
         [

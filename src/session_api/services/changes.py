@@ -10,10 +10,10 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from session_api.auth import Principal
 from session_api.db.repositories.events import event
+from session_api.db.repositories.sessions import HistoryRow, NewSessionRow
 from session_api.db.unit_of_work import UnitOfWork
 from session_api.domain.booking import BookingFacts, Placement, SessionFacts
 from session_api.domain.events import EventType
@@ -53,7 +53,7 @@ class Change:
     event_type: EventType
     message: str | None = None
     override_availability: bool = False
-    event_data: dict[str, Any] = field(default_factory=dict)
+    event_data: dict[str, str | bool | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -75,13 +75,44 @@ async def record(
     shifts: Sequence[MonthShift] = (),
 ) -> None:
     """Add the history entries and outbox events of changes already written to the sessions."""
-    entries = [_history_entry(change, principal, now) for change in changes]
+    entries = [_history_row(change, principal, now) for change in changes]
     if len(entries) == 1:
         await uow.sessions.add_history(entries[0])
     else:
         await uow.sessions.add_history_many(entries)
-    outbox = [_session_event(change, principal, now) for change in changes]
-    outbox += [row for shift in shifts if (row := _month_event(shift, now)) is not None]
+    outbox = [
+        event(
+            change.event_type,
+            session_id=change.session_id,
+            coachee_id=change.coachee_id,
+            occurred_at=now,
+            data={
+                "actor": principal.actor,
+                "status": str(change.after.status),
+                "starts_at": change.after.place.starts_at.isoformat(),
+                "ends_at": change.after.place.ends_at.isoformat(),
+                "month": change.after.place.month,
+                **change.event_data,
+            },
+        )
+        for change in changes
+    ]
+    for shift in shifts:
+        type_ = _month_event_type(shift)
+        if type_ is not None:
+            outbox.append(
+                event(
+                    type_,
+                    coachee_id=shift.coachee_id,
+                    occurred_at=now,
+                    data={
+                        "month": shift.month,
+                        "month_title": month_title(shift.month),
+                        "limit": shift.limit,
+                        "used": shift.used_after,
+                    },
+                )
+            )
     await uow.events.record_many(outbox)
 
 
@@ -93,7 +124,7 @@ def new_session_row(
     principal: Principal,
     note: str | None,
     now: datetime,
-) -> dict[str, Any]:
+) -> NewSessionRow:
     """The row of a session being booked for the locked coachee."""
     return {
         "id": session_id,
@@ -112,7 +143,7 @@ def new_session_row(
     }
 
 
-def _history_entry(change: Change, principal: Principal, now: datetime) -> dict[str, Any]:
+def _history_row(change: Change, principal: Principal, now: datetime) -> HistoryRow:
     before = change.before
     return {
         "session_id": change.session_id,
@@ -130,40 +161,10 @@ def _history_entry(change: Change, principal: Principal, now: datetime) -> dict[
     }
 
 
-def _session_event(change: Change, principal: Principal, now: datetime) -> dict[str, Any]:
-    place = change.after.place
-    return event(
-        change.event_type,
-        session_id=change.session_id,
-        coachee_id=change.coachee_id,
-        occurred_at=now,
-        data={
-            "actor": principal.actor,
-            "status": str(change.after.status),
-            "starts_at": place.starts_at.isoformat(),
-            "ends_at": place.ends_at.isoformat(),
-            "month": place.month,
-            **change.event_data,
-        },
-    )
-
-
-def _month_event(shift: MonthShift, now: datetime) -> dict[str, Any] | None:
+def _month_event_type(shift: MonthShift) -> EventType | None:
     """`coachee.month_full` when a change filled the month, `month_available` when it freed it."""
     if shift.used_before < shift.limit <= shift.used_after:
-        type_ = EventType.COACHEE_MONTH_FULL
-    elif shift.used_after == shift.limit - 1 and shift.used_before >= shift.limit:
-        type_ = EventType.COACHEE_MONTH_AVAILABLE
-    else:
-        return None
-    return event(
-        type_,
-        coachee_id=shift.coachee_id,
-        occurred_at=now,
-        data={
-            "month": shift.month,
-            "month_title": month_title(shift.month),
-            "limit": shift.limit,
-            "used": shift.used_after,
-        },
-    )
+        return EventType.COACHEE_MONTH_FULL
+    if shift.used_after == shift.limit - 1 and shift.used_before >= shift.limit:
+        return EventType.COACHEE_MONTH_AVAILABLE
+    return None

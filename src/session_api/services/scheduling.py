@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from session_api.auth import Principal, Role
-from session_api.db.repositories.base import AnyRow
+from session_api.db.repositories.sessions import NumberedSession, RecordedChange
 from session_api.db.unit_of_work import UnitOfWork
 from session_api.domain import booking, quota
 from session_api.domain.booking import (
@@ -67,7 +67,7 @@ def etag(version: int) -> str:
     return f'"v{version}"'
 
 
-async def get_session(ctx: Context, principal: Principal, session_id: uuid.UUID) -> AnyRow:
+async def get_session(ctx: Context, principal: Principal, session_id: uuid.UUID) -> NumberedSession:
     """One session the caller may see, numbered."""
     async with ctx.reading() as uow:
         return await _visible_numbered(uow, principal, session_id)
@@ -75,14 +75,14 @@ async def get_session(ctx: Context, principal: Principal, session_id: uuid.UUID)
 
 async def session_history(
     ctx: Context, principal: Principal, session_id: uuid.UUID
-) -> list[AnyRow]:
+) -> list[RecordedChange]:
     """A session's changes, oldest first."""
     async with ctx.reading() as uow:
         await _visible_numbered(uow, principal, session_id)
-        return list(await uow.sessions.history(session_id))
+        return await uow.sessions.history(session_id)
 
 
-async def book(ctx: Context, principal: Principal, command: NewSession) -> AnyRow:
+async def book(ctx: Context, principal: Principal, command: NewSession) -> NumberedSession:
     """Schedule or request a session, or (admins) record one from the past."""
     backfill = command.status in BACKFILL_STATUSES
     if backfill and not principal.is_admin:
@@ -143,7 +143,7 @@ async def reschedule(
     command: Move,
     *,
     if_match: str | None,
-) -> AnyRow:
+) -> NumberedSession:
     """Move a session; it leaves its old month and enters the new one in one step."""
     by_coachee = principal.role is Role.COACHEE
     booking.refuse_coachee_override(
@@ -224,7 +224,7 @@ async def cancel(
     *,
     message: str,
     if_match: str | None,
-) -> AnyRow:
+) -> NumberedSession:
     """Cancel a session; a coachee's cancel within the late-cancel window keeps counting."""
     now = ctx.now()
     async with ctx.writing() as uow:
@@ -280,7 +280,7 @@ async def confirm(
     *,
     message: str | None,
     if_match: str | None,
-) -> AnyRow:
+) -> NumberedSession:
     """A coach (or admin) confirms a requested session: it becomes scheduled."""
     now = ctx.now()
     async with ctx.writing() as uow:
@@ -311,7 +311,7 @@ async def mark(
     action: SessionAction,
     message: str | None,
     if_match: str | None,
-) -> AnyRow:
+) -> NumberedSession:
     """Mark a session that has started as completed or as a no-show (coach or admin)."""
     now = ctx.now()
     async with ctx.writing() as uow:
@@ -371,7 +371,7 @@ async def _transition(
     event_type: EventType,
     *,
     message: str | None,
-) -> AnyRow:
+) -> NumberedSession:
     """Change only the status of a session, with its history and event."""
     await uow.sessions.change_where_version(
         current.id, current.version, {"status": status, "updated_at": now}
@@ -400,7 +400,7 @@ def _place_of(session: SessionFacts) -> Placement:
     return Placement(session.starts_at, session.ends_at, session.month)
 
 
-async def _finish(uow: UnitOfWork, session_id: uuid.UUID) -> AnyRow:
+async def _finish(uow: UnitOfWork, session_id: uuid.UUID) -> NumberedSession:
     """Read the changed session back and commit, before any answer is built."""
     changed = await uow.sessions.numbered(session_id)
     assert changed is not None
@@ -408,7 +408,9 @@ async def _finish(uow: UnitOfWork, session_id: uuid.UUID) -> AnyRow:
     return changed
 
 
-async def _visible_numbered(uow: UnitOfWork, principal: Principal, session_id: uuid.UUID) -> AnyRow:
+async def _visible_numbered(
+    uow: UnitOfWork, principal: Principal, session_id: uuid.UUID
+) -> NumberedSession:
     session = await uow.sessions.numbered(session_id)
     if session is None or not access.may_see(
         principal, session.coachee_id, session.coachee_coach_id

@@ -24,7 +24,7 @@ from session_api.api.schemas.sessions import (
     SessionReschedule,
 )
 from session_api.auth import Principal
-from session_api.db.repositories.base import AnyRow
+from session_api.db.repositories.sessions import NumberedSession
 from session_api.domain.quota import SessionStatus
 from session_api.services import access, batch, scheduling
 from session_api.services.context import Context
@@ -41,7 +41,7 @@ IfMatch = Annotated[
 _ETAG_HEADER = {"ETag": {"description": "The session's version.", "schema": {"type": "string"}}}
 
 
-def _answer(row: AnyRow, response: Response) -> SessionRead:
+def _answer(row: NumberedSession, response: Response) -> SessionRead:
     response.headers["ETag"] = scheduling.etag(row.version)
     return SessionRead.from_row(row)
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import (
     Select,
@@ -32,6 +33,102 @@ from session_api.domain.booking import BookingFacts, OpenSession, SessionFacts
 from session_api.domain.quota import COUNTING_STATUSES, OPEN_STATUSES, SessionStatus
 
 COUNTING = sorted(COUNTING_STATUSES)
+
+
+@dataclass(frozen=True)
+class NumberedSession:
+    """A session as the API shows it: numbered in its coachee's month, with the month's M."""
+
+    id: uuid.UUID
+    coachee_id: uuid.UUID
+    coach_id: uuid.UUID
+    starts_at: datetime
+    ends_at: datetime
+    month: str
+    status: str
+    created_by: str
+    note: str | None
+    cancelled_by: str | None
+    cancelled_at: datetime | None
+    cancel_message: str | None
+    version: int
+    sequence: int
+    created_at: datetime
+    updated_at: datetime
+    session_number: int | None
+    sessions_per_month: int
+    coachee_name: str
+    coachee_coach_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class RecordedChange:
+    """One entry of a session's history, as stored."""
+
+    id: int
+    session_id: uuid.UUID
+    at: datetime
+    actor: str
+    action: str
+    from_status: str | None
+    to_status: str | None
+    from_starts_at: datetime | None
+    from_ends_at: datetime | None
+    to_starts_at: datetime | None
+    to_ends_at: datetime | None
+    message: str | None
+    override_availability: bool
+
+
+class NewSessionRow(TypedDict):
+    """The columns of a session being inserted."""
+
+    id: uuid.UUID
+    coachee_id: uuid.UUID
+    coach_id: uuid.UUID
+    starts_at: datetime
+    ends_at: datetime
+    month: str
+    status: str
+    created_by: str
+    note: str | None
+    version: int
+    sequence: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class HistoryRow(TypedDict):
+    """The columns of a history entry being inserted."""
+
+    session_id: uuid.UUID
+    at: datetime
+    actor: str
+    action: str
+    from_starts_at: datetime | None
+    from_ends_at: datetime | None
+    from_status: str | None
+    to_starts_at: datetime
+    to_ends_at: datetime
+    to_status: str
+    message: str | None
+    override_availability: bool
+
+
+class SessionChanges(TypedDict, total=False):
+    """The columns a change of a session may set (its version rises by itself)."""
+
+    starts_at: datetime
+    ends_at: datetime
+    month: str
+    status: str
+    cancelled_by: str
+    cancelled_at: datetime
+    cancel_message: str
+    sequence: int
+    updated_at: datetime
+
+
 OPEN = sorted(OPEN_STATUSES)
 
 _peers = sessions.alias("peer")
@@ -156,19 +253,20 @@ class SessionRepository(Repository):
 
     table = sessions
 
-    async def numbered(self, session_id: uuid.UUID) -> AnyRow | None:
+    async def numbered(self, session_id: uuid.UUID) -> NumberedSession | None:
         """One session as the API shows it."""
         result = await self._connection.execute(_NUMBERED_BY_ID, {"session_id": session_id})
-        return result.one_or_none()
+        row = result.one_or_none()
+        return None if row is None else NumberedSession(**row._mapping)
 
-    async def numbered_many(self, session_ids: Sequence[uuid.UUID]) -> Sequence[AnyRow]:
+    async def numbered_many(self, session_ids: Sequence[uuid.UUID]) -> list[NumberedSession]:
         """Several sessions as the API shows them, by start."""
         query = (
             numbered_sessions()
             .where(sessions.c.id.in_(session_ids))
             .order_by(sessions.c.starts_at, sessions.c.id)
         )
-        return (await self._connection.execute(query)).all()
+        return [NumberedSession(**row._mapping) for row in await self._connection.execute(query)]
 
     async def lock_for_change(self, session_id: uuid.UUID) -> SessionFacts | None:
         """A session with its coachee, program and coach, locking the coachee and coach rows.
@@ -342,20 +440,20 @@ class SessionRepository(Repository):
             for row in await self._connection.execute(query)
         ]
 
-    async def insert(self, row: dict[str, Any]) -> None:
+    async def insert(self, row: NewSessionRow) -> None:
         """Insert one session (read it back numbered with `numbered`)."""
-        await self._connection.execute(insert(sessions), row)
+        await self._connection.execute(insert(sessions), dict(row))
 
-    async def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
+    async def add_many(self, rows: Sequence[NewSessionRow]) -> None:
         """Insert several sessions in one round trip."""
-        await self._connection.execute(insert(sessions), list(rows))
+        await self._connection.execute(insert(sessions), [dict(row) for row in rows])
 
-    async def add_history_many(self, entries: Sequence[dict[str, Any]]) -> None:
+    async def add_history_many(self, entries: Sequence[HistoryRow]) -> None:
         """Record several changes in one round trip."""
-        await self._connection.execute(insert(session_history), list(entries))
+        await self._connection.execute(insert(session_history), [dict(e) for e in entries])
 
     async def change_where_version(
-        self, session_id: uuid.UUID, version: int, values: dict[str, Any]
+        self, session_id: uuid.UUID, version: int, values: SessionChanges
     ) -> None:
         """Update a session, bumping its version."""
         await self._connection.execute(
@@ -363,18 +461,18 @@ class SessionRepository(Repository):
             {**values, "version": version + 1, "b_id": session_id, "b_version": version},
         )
 
-    async def add_history(self, entry: dict[str, Any]) -> None:
+    async def add_history(self, entry: HistoryRow) -> None:
         """Record one change of a session."""
-        await self._connection.execute(insert(session_history), entry)
+        await self._connection.execute(insert(session_history), dict(entry))
 
-    async def history(self, session_id: uuid.UUID) -> Sequence[AnyRow]:
+    async def history(self, session_id: uuid.UUID) -> list[RecordedChange]:
         """A session's changes, oldest first."""
         query = (
             select(session_history)
             .where(session_history.c.session_id == session_id)
             .order_by(session_history.c.id)
         )
-        return (await self._connection.execute(query)).all()
+        return [RecordedChange(**row._mapping) for row in await self._connection.execute(query)]
 
     async def starts_of_coachee(
         self, coachee_id: uuid.UUID
