@@ -17,6 +17,7 @@ from session_api.api.schemas.availability import (
     FreeSlotsRead,
     MonthQuotaRead,
 )
+from session_api.domain.availability import availability_to_json
 from session_api.domain.booking import MAX_SESSION_MINUTES, MIN_SESSION_MINUTES
 from session_api.services import access, availability
 
@@ -87,7 +88,7 @@ async def get_availability(
 ) -> AvailabilityRead:
     """The coach's availability."""
     stored = await availability.get_availability(ctx, principal, access.parse_id("coach", coach_id))
-    return AvailabilityRead.model_validate(stored)
+    return AvailabilityRead.model_validate(availability_to_json(stored))
 
 
 @router.put("/{coach_id}/availability", responses=problems(403, 404), description=PUT_AVAILABILITY)
@@ -98,7 +99,7 @@ async def put_availability(
     stored = await availability.put_availability(
         ctx, principal, access.parse_id("coach", coach_id), body.model_dump(mode="json")
     )
-    return AvailabilityRead.model_validate(stored)
+    return AvailabilityRead.model_validate(availability_to_json(stored))
 
 
 @router.get("/{coach_id}/free-slots", responses=problems(404, 409), description=LIST_FREE_SLOTS)
