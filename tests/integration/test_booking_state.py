@@ -40,7 +40,7 @@ from session_api.db.repositories.sessions import numbered_sessions
 from session_api.domain.months import month_of
 from session_api.domain.quota import COUNTING_STATUSES, OPEN_STATUSES, SessionStatus
 from session_api.errors import DomainError
-from session_api.services import batch, catalog, scheduling
+from session_api.services import batch, catalog, scheduling, sessions
 from session_api.services.context import Context
 
 T = TypeVar("T")
@@ -71,7 +71,7 @@ class BookingMachine(RuleBasedStateMachine):
     """Coachees of two coaches, 2 sessions a month, booked, moved and cancelled at random."""
 
     template: Path
-    sessions = Bundle("sessions")
+    booked = Bundle("booked")
 
     def __init__(self) -> None:
         super().__init__()
@@ -172,7 +172,7 @@ class BookingMachine(RuleBasedStateMachine):
         return result
 
     @rule(
-        target=sessions,
+        target=booked,
         which=st.integers(0, 2),
         day=st.integers(0, 50),
         half_hours=st.integers(0, 47),
@@ -226,7 +226,7 @@ class BookingMachine(RuleBasedStateMachine):
         return session_id
 
     @rule(
-        target=sessions,
+        target=booked,
         which=st.integers(0, 2),
         day=st.integers(0, 50),
         half_hours=st.integers(0, 47),
@@ -252,7 +252,7 @@ class BookingMachine(RuleBasedStateMachine):
         return multiple(*(row.id for row in outcome.created))
 
     @rule(
-        session=sessions,
+        session=booked,
         day=st.integers(0, 50),
         half_hours=st.integers(0, 47),
         minutes=st.sampled_from([None, 30, 60]),
@@ -270,7 +270,7 @@ class BookingMachine(RuleBasedStateMachine):
     ) -> None:
         if session is None:
             return
-        current = self.run(scheduling.get_session(self.ctx, ADMIN, session))
+        current = self.run(sessions.get_session(self.ctx, ADMIN, session))
         coachee = next(c for c in self.coachees if c.id == current.coachee_id)
         starts_at = current.starts_at if same else self.start(day, half_hours)
         outcome = self.placed(
@@ -285,11 +285,11 @@ class BookingMachine(RuleBasedStateMachine):
         if same and minutes is None and not isinstance(outcome, DomainError):
             assert outcome.version == current.version, "a move to the same time changed it"
 
-    @rule(session=sessions, who=st.sampled_from(["admin", "coach", "coachee"]))
+    @rule(session=booked, who=st.sampled_from(["admin", "coach", "coachee"]))
     def cancel(self, session: uuid.UUID | None, who: str) -> None:
         if session is None:
             return
-        current = self.run(scheduling.get_session(self.ctx, ADMIN, session))
+        current = self.run(sessions.get_session(self.ctx, ADMIN, session))
         coachee = next(c for c in self.coachees if c.id == current.coachee_id)
         try:
             cancelled = self.run(
@@ -302,11 +302,11 @@ class BookingMachine(RuleBasedStateMachine):
         if who != "coachee":
             assert cancelled.status == SessionStatus.CANCELLED
 
-    @rule(session=sessions, who=st.sampled_from(["admin", "coach"]))
+    @rule(session=booked, who=st.sampled_from(["admin", "coach"]))
     def confirm(self, session: uuid.UUID | None, who: str) -> None:
         if session is None:
             return
-        current = self.run(scheduling.get_session(self.ctx, ADMIN, session))
+        current = self.run(sessions.get_session(self.ctx, ADMIN, session))
         coachee = next(c for c in self.coachees if c.id == current.coachee_id)
         try:
             self.run(

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from session_api.auth import Principal, Role
-from session_api.db.repositories.sessions import NumberedSession, RecordedChange
+from session_api.db.repositories.sessions import NumberedSession
 from session_api.db.unit_of_work import UnitOfWork
 from session_api.domain import booking, quota
 from session_api.domain.booking import (
@@ -26,8 +26,8 @@ from session_api.domain.booking import (
 )
 from session_api.domain.events import EventType
 from session_api.domain.quota import SessionAction, SessionStatus
-from session_api.errors import Forbidden, PreconditionFailed
-from session_api.services import access
+from session_api.errors import Forbidden
+from session_api.services import access, sessions
 from session_api.services.access import not_found
 from session_api.services.changes import (
     EVENT_OF_STATUS,
@@ -60,26 +60,6 @@ class Move:
     duration_minutes: int | None
     override_availability: bool
     message: str | None
-
-
-def etag(version: int) -> str:
-    """The ETag of a session version."""
-    return f'"v{version}"'
-
-
-async def get_session(ctx: Context, principal: Principal, session_id: uuid.UUID) -> NumberedSession:
-    """One session the caller may see, numbered."""
-    async with ctx.reading() as uow:
-        return await _visible_numbered(uow, principal, session_id)
-
-
-async def session_history(
-    ctx: Context, principal: Principal, session_id: uuid.UUID
-) -> list[RecordedChange]:
-    """A session's changes, oldest first."""
-    async with ctx.reading() as uow:
-        await _visible_numbered(uow, principal, session_id)
-        return await uow.sessions.history(session_id)
 
 
 async def book(ctx: Context, principal: Principal, command: NewSession) -> NumberedSession:
@@ -133,7 +113,7 @@ async def book(ctx: Context, principal: Principal, command: NewSession) -> Numbe
             ],
             [MonthShift(facts.coachee_id, place.month, facts.sessions_per_month, used, used + 1)],
         )
-        return await _finish(uow, session_id)
+        return await sessions.finish(uow, session_id)
 
 
 async def reschedule(
@@ -151,7 +131,7 @@ async def reschedule(
     )
     now = ctx.now()
     async with ctx.writing() as uow:
-        current = await _locked_for_change(uow, principal, session_id, if_match)
+        current = await sessions.locked_for_change(uow, principal, session_id, if_match)
         facts = current.booking
         wanted = booking.placement(
             facts, command.starts_at, command.duration_minutes or current.minutes
@@ -168,7 +148,7 @@ async def reschedule(
         )
         if place is None:
             # Nothing moves: no write, no history, no event, no e-mail.
-            return await _finish(uow, session_id)
+            return await sessions.finish(uow, session_id)
         status = booking.moved_status(current, by_coachee=by_coachee)
         await uow.sessions.change_where_version(
             session_id,
@@ -214,7 +194,7 @@ async def reschedule(
             ],
             shifts,
         )
-        return await _finish(uow, session_id)
+        return await sessions.finish(uow, session_id)
 
 
 async def cancel(
@@ -228,7 +208,7 @@ async def cancel(
     """Cancel a session; a coachee's cancel within the late-cancel window keeps counting."""
     now = ctx.now()
     async with ctx.writing() as uow:
-        current = await _locked_for_change(uow, principal, session_id, if_match)
+        current = await sessions.locked_for_change(uow, principal, session_id, if_match)
         status = booking.cancel_status(current, now=now, by_coachee=principal.role is Role.COACHEE)
         await uow.sessions.change_where_version(
             session_id,
@@ -270,7 +250,7 @@ async def cancel(
             ],
             shifts,
         )
-        return await _finish(uow, session_id)
+        return await sessions.finish(uow, session_id)
 
 
 async def confirm(
@@ -284,7 +264,7 @@ async def confirm(
     """A coach (or admin) confirms a requested session: it becomes scheduled."""
     now = ctx.now()
     async with ctx.writing() as uow:
-        current = await _locked_for_change(uow, principal, session_id, if_match)
+        current = await sessions.locked_for_change(uow, principal, session_id, if_match)
         if principal.role is Role.COACHEE:
             raise Forbidden("Only the coach or an admin may confirm a requested session.")
         ledger = await load_ledger(
@@ -315,7 +295,7 @@ async def mark(
     """Mark a session that has started as completed or as a no-show (coach or admin)."""
     now = ctx.now()
     async with ctx.writing() as uow:
-        current = await _locked_for_change(uow, principal, session_id, if_match)
+        current = await sessions.locked_for_change(uow, principal, session_id, if_match)
         if principal.role is Role.COACHEE:
             raise Forbidden("Only the coach or an admin may mark how a session went.")
         quota.ensure_can(action, current.status)
@@ -393,50 +373,8 @@ async def _transition(
             )
         ],
     )
-    return await _finish(uow, current.id)
+    return await sessions.finish(uow, current.id)
 
 
 def _place_of(session: SessionFacts) -> Placement:
     return Placement(session.starts_at, session.ends_at, session.month)
-
-
-async def _finish(uow: UnitOfWork, session_id: uuid.UUID) -> NumberedSession:
-    """Read the changed session back and commit, before any answer is built."""
-    changed = await uow.sessions.numbered(session_id)
-    assert changed is not None
-    await uow.commit()
-    return changed
-
-
-async def _visible_numbered(
-    uow: UnitOfWork, principal: Principal, session_id: uuid.UUID
-) -> NumberedSession:
-    session = await uow.sessions.numbered(session_id)
-    if session is None or not access.may_see(
-        principal, session.coachee_id, session.coachee_coach_id
-    ):
-        raise not_found("session", session_id)
-    return session
-
-
-async def _locked_for_change(
-    uow: UnitOfWork, principal: Principal, session_id: uuid.UUID, if_match: str | None
-) -> SessionFacts:
-    current = await uow.sessions.lock_for_change(session_id)
-    if current is None or not access.may_see(
-        principal, current.booking.coachee_id, current.coachee_coach_id
-    ):
-        raise not_found("session", session_id)
-    if if_match is not None and not _matches(if_match, current.version):
-        raise PreconditionFailed(
-            f"The session changed since you read it (it is now at version {current.version}); "
-            "read it again and retry.",
-            current_etag=etag(current.version),
-        )
-    return current
-
-
-def _matches(if_match: str, version: int) -> bool:
-    wanted = etag(version)
-    tags = [tag.strip().removeprefix("W/") for tag in if_match.split(",")]
-    return "*" in tags or wanted in tags

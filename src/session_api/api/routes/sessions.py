@@ -26,7 +26,7 @@ from session_api.api.schemas.sessions import (
 from session_api.auth import Principal
 from session_api.db.repositories.sessions import NumberedSession
 from session_api.domain.quota import SessionStatus
-from session_api.services import access, batch, scheduling
+from session_api.services import access, batch, scheduling, sessions
 from session_api.services.context import Context
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
@@ -42,7 +42,7 @@ _ETAG_HEADER = {"ETag": {"description": "The session's version.", "schema": {"ty
 
 
 def _answer(row: NumberedSession, response: Response) -> SessionRead:
-    response.headers["ETag"] = scheduling.etag(row.version)
+    response.headers["ETag"] = sessions.etag(row.version)
     return SessionRead.from_row(row)
 
 
@@ -136,7 +136,7 @@ async def get_session(
     session_id: str, ctx: ContextDep, principal: PrincipalDep, response: Response
 ) -> SessionRead:
     """One session, with its `ETag`."""
-    row = await scheduling.get_session(ctx, principal, access.parse_id("session", session_id))
+    row = await sessions.get_session(ctx, principal, access.parse_id("session", session_id))
     return _answer(row, response)
 
 
@@ -145,7 +145,7 @@ async def get_session_history(
     session_id: str, ctx: ContextDep, principal: PrincipalDep
 ) -> ItemList[HistoryEntry]:
     """Who did what to the session, when, from what to what, oldest first."""
-    rows = await scheduling.session_history(ctx, principal, access.parse_id("session", session_id))
+    rows = await sessions.session_history(ctx, principal, access.parse_id("session", session_id))
     return ItemList(
         items=[
             HistoryEntry(
