@@ -9,7 +9,6 @@ of statements, whatever the number of occurrences, and written in one round trip
 from __future__ import annotations
 
 import uuid
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,14 +23,7 @@ from session_api.domain.quota import SessionStatus
 from session_api.errors import DomainError
 from session_api.services import access
 from session_api.services.access import not_found
-from session_api.services.changes import (
-    EVENT_OF_STATUS,
-    Change,
-    Moment,
-    MonthShift,
-    new_session_row,
-    record,
-)
+from session_api.services.changes import record_new
 from session_api.services.context import Context
 
 
@@ -212,39 +204,17 @@ async def _write(
     command: NewBatch,
     now: datetime,
 ) -> Sequence[NumberedSession]:
-    status = command.status
-    await uow.sessions.add_many(
-        [
-            new_session_row(session_id, facts, place, status, principal, command.note, now)
-            for session_id, place in zip(ids, places, strict=True)
-        ]
-    )
-    limit = facts.sessions_per_month
-    added = Counter(place.month for place in places)
-    shifts = [
-        MonthShift(
-            facts.coachee_id, month, limit, used := ledger.usage(month, limit).used, used + count
-        )
-        for month, count in sorted(added.items())
-    ]
-    await record(
+    await record_new(
         uow,
         principal,
         now,
-        [
-            Change(
-                session_id,
-                facts.coachee_id,
-                str(status),
-                before=None,
-                after=Moment(place, status),
-                event_type=EVENT_OF_STATUS[status],
-                message=command.note,
-                override_availability=command.override_availability,
-                event_data={"batch": True},
-            )
-            for session_id, place in zip(ids, places, strict=True)
-        ],
-        shifts,
+        facts,
+        list(zip(ids, places, strict=True)),
+        status=command.status,
+        note=command.note,
+        override_availability=command.override_availability,
+        ledger=ledger,
+        action=str(command.status),
+        event_data={"batch": True},
     )
     return await uow.sessions.numbered_many(ids)

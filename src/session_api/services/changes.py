@@ -7,6 +7,7 @@ and events can never disagree with the row.
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,7 +16,7 @@ from session_api.auth import Principal
 from session_api.db.repositories.events import event
 from session_api.db.repositories.sessions import HistoryRow, NewSessionRow
 from session_api.db.unit_of_work import UnitOfWork
-from session_api.domain.booking import BookingFacts, Placement, SessionFacts
+from session_api.domain.booking import BookingFacts, Ledger, Placement, SessionFacts
 from session_api.domain.events import EventType
 from session_api.domain.months import month_title
 from session_api.domain.quota import SessionStatus
@@ -116,7 +117,53 @@ async def record(
     await uow.events.record_many(outbox)
 
 
-def new_session_row(
+async def record_new(
+    uow: UnitOfWork,
+    principal: Principal,
+    now: datetime,
+    facts: BookingFacts,
+    placed: Sequence[tuple[uuid.UUID, Placement]],
+    *,
+    status: SessionStatus,
+    note: str | None,
+    override_availability: bool,
+    ledger: Ledger,
+    action: str,
+    event_data: dict[str, str | bool | None],
+) -> None:
+    """Insert sessions the rulebook placed, with their history, events and filled months."""
+    rows = [
+        _new_session_row(session_id, facts, place, status, principal, note, now)
+        for session_id, place in placed
+    ]
+    if len(rows) == 1:
+        await uow.sessions.insert(rows[0])
+    else:
+        await uow.sessions.add_many(rows)
+    limit = facts.sessions_per_month
+    added = Counter(place.month for _, place in placed)
+    shifts = []
+    for month, count in sorted(added.items()):
+        used = ledger.usage(month, limit).used
+        shifts.append(MonthShift(facts.coachee_id, month, limit, used, used + count))
+    changes = [
+        Change(
+            session_id,
+            facts.coachee_id,
+            action,
+            before=None,
+            after=Moment(place, status),
+            event_type=EVENT_OF_STATUS[status],
+            message=note,
+            override_availability=override_availability,
+            event_data=event_data,
+        )
+        for session_id, place in placed
+    ]
+    await record(uow, principal, now, changes, shifts)
+
+
+def _new_session_row(
     session_id: uuid.UUID,
     facts: BookingFacts,
     place: Placement,

@@ -34,8 +34,8 @@ from session_api.services.changes import (
     Change,
     Moment,
     MonthShift,
-    new_session_row,
     record,
+    record_new,
 )
 from session_api.services.context import Context
 
@@ -90,28 +90,18 @@ async def book(ctx: Context, principal: Principal, command: NewSession) -> Numbe
             ledger=ledger,
         )
         session_id = uuid.uuid4()
-        await uow.sessions.insert(
-            new_session_row(session_id, facts, place, command.status, principal, command.note, now)
-        )
-        used = ledger.usage(place.month, facts.sessions_per_month).used
-        await record(
+        await record_new(
             uow,
             principal,
             now,
-            [
-                Change(
-                    session_id,
-                    facts.coachee_id,
-                    "recorded" if backfill else str(command.status),
-                    before=None,
-                    after=Moment(place, command.status),
-                    event_type=EVENT_OF_STATUS[command.status],
-                    message=command.note,
-                    override_availability=command.override_availability,
-                    event_data={"backfill": backfill},
-                )
-            ],
-            [MonthShift(facts.coachee_id, place.month, facts.sessions_per_month, used, used + 1)],
+            facts,
+            [(session_id, place)],
+            status=command.status,
+            note=command.note,
+            override_availability=command.override_availability,
+            ledger=ledger,
+            action="recorded" if backfill else str(command.status),
+            event_data={"backfill": backfill},
         )
         return await sessions.finish(uow, session_id)
 
