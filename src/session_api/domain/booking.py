@@ -1,8 +1,8 @@
 """The booking rulebook: where a session may be placed, and how a placed one may change.
 
 Every path that places a session decides here: a schedule or request, a backfill, a
-reschedule, a confirm, and each occurrence of a batch (checked against a ledger that holds
-the batch's earlier occurrences). Services load the facts under the coachee's lock, call one
+reschedule, a confirm, each occurrence of a batch (checked against a ledger that holds
+the batch's earlier occurrences), and the months of a coachee's free slots. Services load the facts under the coachee's lock, call one
 of these functions and save what it returns; a refusal is the same `DomainError`, with the
 same fields, whichever path asked.
 """
@@ -295,6 +295,29 @@ def plan_occurrences(
     return verdicts
 
 
+def slot_months(
+    slots: Sequence[tuple[datetime, datetime]],
+    *,
+    coachee_timezone: str,
+    starts_on: date | None,
+    ends_on: date | None,
+    usage: Sequence[MonthUsage],
+) -> list[tuple[Placement, bool]]:
+    """Free slots as a coachee's placements, each with whether its month is full.
+
+    A slot a booking would refuse as `outside_program` is left out; `usage` covers the
+    program's months that the slots touch.
+    """
+    zone = ZoneInfo(coachee_timezone)
+    full = {month.month: month.full for month in usage}
+    flagged = []
+    for starts_at, ends_at in slots:
+        place = Placement(starts_at, ends_at, month_of(starts_at, zone))
+        if _outside_program(starts_on, ends_on, zone, place) is None:
+            flagged.append((place, full[place.month]))
+    return flagged
+
+
 def weekly_starts(
     first_starts_at: datetime, every_weeks: int, count: int, zone: ZoneInfo
 ) -> list[datetime | str]:
@@ -326,23 +349,33 @@ def _local_instant(day: date, wall_clock: time, zone: ZoneInfo) -> datetime | st
 
 def _ensure_in_program(facts: BookingFacts, place: Placement) -> None:
     """The session's local dates, in the coachee's zone, lie within the program's dates."""
-    zone = ZoneInfo(facts.coachee_timezone)
+    refusal = _outside_program(
+        facts.starts_on, facts.ends_on, ZoneInfo(facts.coachee_timezone), place
+    )
+    if refusal is not None:
+        raise refusal
+
+
+def _outside_program(
+    starts_on: date | None, ends_on: date | None, zone: ZoneInfo, place: Placement
+) -> OutsideProgram | None:
     first_day = place.starts_at.astimezone(zone).date()
     last_day = (place.ends_at - timedelta(microseconds=1)).astimezone(zone).date()
-    if facts.starts_on is not None and first_day < facts.starts_on:
-        raise OutsideProgram(
-            f"The program starts on {facts.starts_on.isoformat()}; the session would be on "
+    if starts_on is not None and first_day < starts_on:
+        return OutsideProgram(
+            f"The program starts on {starts_on.isoformat()}; the session would be on "
             f"{first_day.isoformat()}.",
-            starts_on=facts.starts_on,
-            ends_on=facts.ends_on,
+            starts_on=starts_on,
+            ends_on=ends_on,
         )
-    if facts.ends_on is not None and last_day > facts.ends_on:
-        raise OutsideProgram(
-            f"The program ends on {facts.ends_on.isoformat()}; the session would be on "
+    if ends_on is not None and last_day > ends_on:
+        return OutsideProgram(
+            f"The program ends on {ends_on.isoformat()}; the session would be on "
             f"{last_day.isoformat()}.",
-            starts_on=facts.starts_on,
-            ends_on=facts.ends_on,
+            starts_on=starts_on,
+            ends_on=ends_on,
         )
+    return None
 
 
 def _ensure_available(facts: BookingFacts, place: Placement, override: bool) -> None:

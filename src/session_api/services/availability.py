@@ -20,7 +20,7 @@ from session_api.domain.availability import (
     validate_availability,
     window_instants,
 )
-from session_api.domain.months import month_of, month_of_date, months_between
+from session_api.domain.months import month_of, months_between
 from session_api.domain.quota import MonthUsage, ProgramWindow
 from session_api.errors import Forbidden, ValidationProblem
 from session_api.services import access
@@ -144,15 +144,14 @@ async def list_free_slots(
         return FreeSlots(
             slots=[FreeSlot(start, end, None, None) for start, end in found], months=[]
         )
-    coachee_zone = ZoneInfo(coachee.timezone)
-    full = {month.month: month.full for month in usage}
-    slots = []
-    for start, end in found:
-        first_day_there = start.astimezone(coachee_zone).date()
-        # A slot outside the program would be refused as `outside_program`: never offer it.
-        if _in_program(program.starts_on, program.ends_on, first_day_there, end, coachee_zone):
-            month = month_of_date(first_day_there)
-            slots.append(FreeSlot(start, end, month, full[month]))
+    flagged = booking.slot_months(
+        found,
+        coachee_timezone=coachee.timezone,
+        starts_on=program.starts_on,
+        ends_on=program.ends_on,
+        usage=usage,
+    )
+    slots = [FreeSlot(p.starts_at, p.ends_at, p.month, full) for p, full in flagged]
     return FreeSlots(slots=slots, months=usage)
 
 
@@ -188,12 +187,3 @@ def _months_of(window: ProgramWindow, start: datetime, end: datetime, zone: Zone
     if window.last_month is not None:
         last = min(last, window.last_month)
     return months_between(first, last)
-
-
-def _in_program(
-    starts_on: date | None, ends_on: date | None, first_day: date, end: datetime, zone: ZoneInfo
-) -> bool:
-    """Whether a slot's local dates, in the coachee's zone, lie within the program's dates."""
-    if starts_on is not None and first_day < starts_on:
-        return False
-    return ends_on is None or (end - _TICK).astimezone(zone).date() <= ends_on
