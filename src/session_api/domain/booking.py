@@ -1,10 +1,10 @@
 """The booking rulebook: where a session may be placed, and how a placed one may change.
 
 Every path that places a session decides here: a schedule or request, a backfill, a
-reschedule, a confirm, each occurrence of a batch (checked against a ledger that holds
-the batch's earlier occurrences), and the months of a coachee's free slots. Services load the facts under the coachee's lock, call one
-of these functions and save what it returns; a refusal is the same `DomainError`, with the
-same fields, whichever path asked.
+reschedule, a confirm, each occurrence of a batch (checked against a ledger that holds the
+batch's earlier occurrences), and the months of a coachee's free slots. Services load the
+facts under the coachee's lock, call one of these functions and save what it returns; a
+refusal is the same `DomainError`, with the same fields, whichever path asked.
 """
 
 from __future__ import annotations
