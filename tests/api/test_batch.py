@@ -40,7 +40,7 @@ async def test_dry_run_shows_the_plan_and_writes_nothing(
         ("2026-12", None, False),
     ]
     assert plan["occurrences"][2]["code"] == "monthly_limit_reached"
-    assert "December 2026 is full" in plan["occurrences"][2]["detail"]
+    assert "already has 2 of 2 sessions in December 2026" in plan["occurrences"][2]["detail"]
     months = await client.get(f"/v1/coachees/{coachee['id']}/months", headers=auth())
     assert months.json()["items"][0]["used"] == 0
 

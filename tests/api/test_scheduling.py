@@ -114,7 +114,9 @@ async def test_late_cancel_keeps_counting(
     clock.instant = datetime(2026, 11, 21, 1, tzinfo=UTC)
 
     late = await client.post(
-        f"/v1/sessions/{session['id']}/cancel", json={"message": "Sorry"}, headers=auth()
+        f"/v1/sessions/{session['id']}/cancel",
+        json={"message": "Sorry"},
+        headers=as_coachee(coachee),
     )
     assert late.json()["status"] == "late_cancelled"
     assert late.json()["label"] == "Session 1 of 1"

@@ -537,10 +537,27 @@ def test_fits_compares_instants_whatever_offset_the_caller_uses() -> None:
     assert not fits(MONDAY_MORNINGS, BERLIN, utc(11, 16, 11), utc(11, 16, 12))
 
 
-def test_a_session_must_lie_inside_one_window_not_across_two_touching_ones() -> None:
+def test_touching_windows_form_one_window() -> None:
     av = weekly((0, time(9), time(10)), (0, time(10), time(11)))
     assert fits(av, BERLIN, local(BERLIN, MONDAY, 9), local(BERLIN, MONDAY, 10))
-    assert not fits(av, BERLIN, local(BERLIN, MONDAY, 9, 30), local(BERLIN, MONDAY, 10, 30))
+    assert fits(av, BERLIN, local(BERLIN, MONDAY, 9, 30), local(BERLIN, MONDAY, 10, 30))
+    assert not fits(av, BERLIN, local(BERLIN, MONDAY, 10, 30), local(BERLIN, MONDAY, 11, 30))
+
+
+def test_windows_touching_across_midnight_form_one_window() -> None:
+    av = weekly((0, time(22), END_OF_DAY), (1, time(0), time(2)))
+    tuesday = MONDAY + timedelta(days=1)
+    assert fits(av, BERLIN, local(BERLIN, MONDAY, 23, 30), local(BERLIN, tuesday, 0, 30))
+    assert not fits(av, BERLIN, local(BERLIN, tuesday, 1, 30), local(BERLIN, tuesday, 2, 30))
+    monday_slots = starts(slots_on(av, BERLIN, MONDAY, HOUR, HALF_HOUR))
+    assert monday_slots[-1] == local(BERLIN, MONDAY, 23, 30)
+    tuesday_slots = starts(slots_on(av, BERLIN, tuesday, HOUR, HALF_HOUR))
+    # The Tuesday window offers its own starts only; Monday's 23:30 belongs to Monday.
+    assert tuesday_slots == [
+        local(BERLIN, tuesday, 0),
+        local(BERLIN, tuesday, 0, 30),
+        local(BERLIN, tuesday, 1),
+    ]
 
 
 def test_override_windows_are_the_only_windows_of_their_date() -> None:
@@ -859,7 +876,13 @@ def reference_slots(
     busy: tuple[tuple[datetime, datetime], ...],
     not_before: datetime,
 ) -> list[tuple[datetime, datetime]]:
-    """The slow, obvious reading of the free-slot rule."""
+    """The slow, obvious reading of the free-slot rule: a slot may run into touching windows."""
+    around = [
+        instants
+        for offset in range((last_day - first_day).days + 3)
+        for window in windows_on(av, first_day + timedelta(days=offset - 1))
+        if (instants := window_instants(first_day + timedelta(days=offset - 1), window, zone))
+    ]
     found: set[tuple[datetime, datetime]] = set()
     day = first_day
     while day <= last_day:
@@ -867,8 +890,11 @@ def reference_slots(
             instants = window_instants(day, window, zone)
             if instants is None:
                 continue
+            reach = instants[1]
+            while any(start <= reach < end for start, end in around):
+                reach = max(end for start, end in around if start <= reach < end)
             start = instants[0]
-            while start + duration <= instants[1]:
+            while start < instants[1] and start + duration <= reach:
                 end = start + duration
                 if start >= not_before and not any(
                     overlaps((start, end), interval) for interval in busy

@@ -17,8 +17,6 @@ from session_api.domain.quota import OPEN_STATUSES
 MIN_REMINDER_HOURS = 1
 MAX_REMINDER_HOURS = 168
 MAX_REMINDERS = 3
-# The event a reminder writes to the outbox (e-mail to both people, webhooks, the feed).
-REMINDER_DUE = "session.reminder_due"
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import uuid
 from zoneinfo import ZoneInfo
 
 from session_api.auth import Principal
-from session_api.domain import quota
+from session_api.domain import booking, quota
 from session_api.domain.months import add_months, month_of, months_between, parse_month
 from session_api.domain.quota import DefaultSlot, MonthUsage, ProgramWindow
 from session_api.errors import NotFound, ValidationProblem
@@ -52,9 +52,13 @@ async def months(
 
 
 async def default_slot(ctx: Context, principal: Principal, coachee_id: uuid.UUID) -> DefaultSlot:
-    """The earliest month from now (or the program's start) with room, as "Session N of M"."""
+    """The earliest month from now (or the program's start) with room, as "Session N of M".
+
+    A coachee who is not active has none: 409 `coachee_inactive`.
+    """
     async with ctx.reading() as uow:
         coachee = await access.visible_coachee(uow, principal, coachee_id)
+        booking.ensure_active(coachee.name, coachee.status)
         program = await uow.programs.get(coachee.program_id)
         assert program is not None
         window = ProgramWindow.from_dates(program.starts_on, program.ends_on)

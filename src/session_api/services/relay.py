@@ -36,7 +36,8 @@ from session_api.config import Settings
 from session_api.db.engine import build_engine
 from session_api.db.repositories.base import AnyRow
 from session_api.db.unit_of_work import UnitOfWork
-from session_api.domain.reminders import REMINDER_DUE, still_applies
+from session_api.domain.events import EventType
+from session_api.domain.reminders import still_applies
 from session_api.notify.mailers import SendFailure, mailer_for
 from session_api.notify.messages import EVENT_TYPES as EMAIL_EVENT_TYPES
 from session_api.notify.messages import Recipient, compose
@@ -313,7 +314,7 @@ def _mail_job(
         recipient = Recipient(session.coachee_name, session.coachee_email, session.coachee_timezone)
     else:
         raise SendFailure(f"unknown recipient {delivery.destination!r}", permanent=True)
-    if delivery.type == REMINDER_DUE and not still_applies(
+    if delivery.type == EventType.SESSION_REMINDER_DUE and not still_applies(
         session.status, session.starts_at, datetime.fromisoformat(delivery.data["starts_at"])
     ):
         raise SendFailure(

@@ -15,7 +15,8 @@ from typing import Any
 
 from session_api.db.repositories.events import event
 from session_api.db.repositories.reminders import DueReminder
-from session_api.domain.reminders import REMINDER_DUE, reminder_window
+from session_api.domain.events import EventType
+from session_api.domain.reminders import reminder_window
 from session_api.services.context import Context
 
 # Sessions looked at per transaction: large enough that 100,000 due reminders take few round
@@ -59,7 +60,7 @@ async def claim_reminders(
 
 def _reminder_event(due: DueReminder, now: datetime) -> dict[str, Any]:
     return event(
-        REMINDER_DUE,
+        EventType.SESSION_REMINDER_DUE,
         session_id=due.session_id,
         coachee_id=due.coachee_id,
         occurred_at=now,

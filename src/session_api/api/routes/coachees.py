@@ -98,13 +98,14 @@ async def list_coachee_months(
     )
 
 
-@router.get("/{coachee_id}/default-slot", responses=problems(404))
+@router.get("/{coachee_id}/default-slot", responses=problems(404, 409))
 async def get_default_slot(
     coachee_id: str, ctx: ContextDep, principal: PrincipalDep
 ) -> DefaultSlotRead:
     """Where the schedule dialog opens: the earliest month with room, "Session N of M".
 
-    404 `not_found` (with a detail saying so) when no month within the program has room.
+    404 `not_found` (with a detail saying so) when no month within the program has room;
+    409 `coachee_inactive` when the coachee is not active (they cannot be booked).
     """
     slot = await allowance.default_slot(ctx, principal, access.parse_id("coachee", coachee_id))
     return DefaultSlotRead(

@@ -9,19 +9,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, HttpUrl, UrlConstraints, model_validator
 
 from session_api.api.schemas.common import InputModel, OutputModel
+from session_api.domain.events import EventType
 
-EventType = Literal[
-    "session.scheduled",
-    "session.requested",
-    "session.confirmed",
-    "session.rescheduled",
-    "session.cancelled",
-    "session.completed",
-    "session.no_show",
-    "coachee.month_full",
-    "coachee.month_available",
-    "session.reminder_due",
-]
 WebhookUrl = Annotated[
     HttpUrl,
     UrlConstraints(max_length=2000, allowed_schemes=["http", "https"]),

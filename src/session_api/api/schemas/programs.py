@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Field, model_validator
 
 from session_api.api.schemas.common import InputModel, Name, OutputModel
+from session_api.domain.booking import MAX_SESSION_MINUTES, MIN_SESSION_MINUTES
 from session_api.domain.reminders import (
     MAX_REMINDER_HOURS,
     MAX_REMINDERS,
@@ -20,7 +21,12 @@ SessionsPerMonth = Annotated[
     int, Field(ge=1, le=31, description="M: sessions allowed per calendar month.")
 ]
 SessionMinutes = Annotated[
-    int, Field(ge=15, le=240, description="Default session length in minutes.")
+    int,
+    Field(
+        ge=MIN_SESSION_MINUTES,
+        le=MAX_SESSION_MINUTES,
+        description="Default session length in minutes.",
+    ),
 ]
 LateCancelHours = Annotated[
     int,

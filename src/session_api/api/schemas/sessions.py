@@ -10,11 +10,16 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from session_api.api.schemas.common import InputModel, Instant, LongText
+from session_api.domain.booking import MAX_OCCURRENCES, MAX_SESSION_MINUTES, MIN_SESSION_MINUTES
 from session_api.domain.quota import SessionStatus, label
 
 DurationMinutes = Annotated[
     int,
-    Field(ge=15, le=240, description="Length in minutes; defaults to the program's length."),
+    Field(
+        ge=MIN_SESSION_MINUTES,
+        le=MAX_SESSION_MINUTES,
+        description="Length in minutes; defaults to the program's length.",
+    ),
 ]
 OverrideAvailability = Annotated[
     bool,
@@ -63,7 +68,11 @@ class SessionCancel(InputModel):
 class SessionConfirm(InputModel):
     """Confirm a requested session (coach or admin)."""
 
-    override_availability: OverrideAvailability = False
+    override_availability: bool = Field(
+        default=False,
+        deprecated=True,
+        description="Ignored: confirming never checks the coach's availability.",
+    )
     message: LongText | None = None
 
 
@@ -181,14 +190,16 @@ class Recurrence(InputModel):
 
     first_starts_at: Instant
     every_weeks: Annotated[int, Field(ge=1, le=8)]
-    count: Annotated[int, Field(ge=1, le=24)]
+    count: Annotated[int, Field(ge=1, le=MAX_OCCURRENCES)]
 
 
 class SessionBatch(InputModel):
     """Up to 24 sessions for one coachee: a list of starts, or a weekly recurrence."""
 
     coachee_id: uuid.UUID
-    starts_at: Annotated[list[Instant], Field(min_length=1, max_length=24)] | None = None
+    starts_at: Annotated[list[Instant], Field(min_length=1, max_length=MAX_OCCURRENCES)] | None = (
+        None
+    )
     recurrence: Recurrence | None = None
     duration_minutes: DurationMinutes | None = None
     status: Literal["scheduled", "requested"] = "scheduled"
