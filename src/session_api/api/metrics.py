@@ -7,9 +7,13 @@ import time
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import generate_latest
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 router = APIRouter(tags=["ops"])
+
+# Made-up methods share one label, so they cannot blow up the label space either.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 class Metrics:
@@ -55,12 +59,23 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, observe)
         finally:
-            route = scope.get("route")
-            # Unknown paths share one label so scanners cannot blow up the label space.
-            template = getattr(route, "path", None) or "unmatched"
-            method = scope["method"]
+            template = _template(scope)
+            method = scope["method"] if scope["method"] in KNOWN_METHODS else "OTHER"
             self.metrics.requests.labels(method, template, str(status)).inc()
             self.metrics.duration.labels(method, template).observe(time.perf_counter() - started)
+
+
+def _template(scope: Scope) -> str:
+    """The route template of a request; answers given before routing (an idempotent replay,
+    a refused body) are matched here. Unknown paths share one label."""
+    route = scope.get("route")
+    if route is None:
+        for candidate in scope["app"].router.routes:
+            match, _ = candidate.matches(scope)
+            if match is not Match.NONE:
+                route = candidate
+                break
+    return getattr(route, "path", None) or "unmatched"
 
 
 @router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from session_api.api.deps import ContextDep
-from session_api.api.schemas.common import Problem
+from session_api.api.schemas.problems import Problem
 from session_api.db.engine import ping
 from session_api.errors import ServiceUnavailable
 

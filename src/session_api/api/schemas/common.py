@@ -48,7 +48,8 @@ EARLIEST_YEAR = 1900
 LATEST_YEAR = 9000
 
 
-def _within_calendar(value: datetime) -> datetime:
+def within_calendar(value: datetime) -> datetime:
+    """The instant in UTC, if it lies between the years the service accepts."""
     # Far ends of the calendar overflow once offsets, durations or recurrences are applied.
     try:
         in_utc = value.astimezone(UTC)
@@ -60,7 +61,7 @@ def _within_calendar(value: datetime) -> datetime:
 
 
 # Offsets are required: a naive date-time names no instant. Values arrive as UTC.
-Instant = Annotated[AwareDatetime, AfterValidator(_within_calendar)]
+Instant = Annotated[AwareDatetime, AfterValidator(within_calendar)]
 
 
 class InputModel(BaseModel):
@@ -73,19 +74,6 @@ class OutputModel(BaseModel):
     """A response body, read from repository rows."""
 
     model_config = ConfigDict(from_attributes=True)
-
-
-class Problem(BaseModel):
-    """An RFC 9457 problem; extra members carry the facts of the refusal."""
-
-    model_config = ConfigDict(extra="allow")
-
-    type: str = Field(examples=["urn:session-api:problem:monthly_limit_reached"])
-    title: str
-    status: int
-    detail: str
-    code: str = Field(examples=["monthly_limit_reached"])
-    instance: str | None = None
 
 
 ItemT = TypeVar("ItemT")
