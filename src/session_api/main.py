@@ -12,6 +12,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
 from session_api.api import metrics
+from session_api.api.access_log import install_access_log_redaction
 from session_api.api.deps import refuse_unknown_query
 from session_api.api.guard import RequestGuardMiddleware
 from session_api.api.idempotency import IdempotencyMiddleware, with_idempotency_key
@@ -73,6 +74,7 @@ def create_app(
     app.state.settings = settings
     app.state.token_verifier = TokenVerifier(settings)
     install_problem_handlers(app)
+    install_access_log_redaction()
     # Outermost last: metrics see every answer; the guard runs before idempotency reads a body.
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(RequestGuardMiddleware)

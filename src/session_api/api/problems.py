@@ -15,6 +15,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Receive, Scope, Send
 
+from session_api.api.metrics import matching_routes
 from session_api.api.schemas.problems import (
     MonthlyLimitReachedProblem,
     Problem,
@@ -91,9 +92,19 @@ async def _validation_error(_request: Request, error: Exception) -> JSONResponse
     return _from_domain(ValidationProblem(detail, errors=errors))
 
 
-async def _http_error(_request: Request, error: Exception) -> JSONResponse:
+def _allowed_methods(request: Request) -> str:
+    """Every method the path takes (a route declares one method; a path may have several)."""
+    methods: set[str] = set()
+    for route in matching_routes(request.scope):
+        methods.update(getattr(route, "methods", None) or ())
+    return ", ".join(sorted(methods))
+
+
+async def _http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
     headers = dict(error.headers or {})
+    if error.status_code == 405:
+        headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
     if error.status_code == 404:
         return _from_domain(NotFound("No such resource or route."), headers)
     if error.status_code == 405:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from functools import cache
+from importlib import resources
 from typing import Annotated, Any, Generic, TypeVar
 from zoneinfo import available_timezones
 
@@ -28,7 +29,10 @@ def _single_line(text: str) -> str:
 
 @cache
 def _zones() -> frozenset[str]:
-    return frozenset(available_timezones())
+    # The IANA names, as the tzdata package lists them: the system's zoneinfo folder also
+    # offers files that are no zone names (`localtime`, and others on other systems).
+    listed = resources.files("tzdata").joinpath("zones").read_text(encoding="utf-8")
+    return frozenset(listed.split()) & frozenset(available_timezones())
 
 
 def _known_zone(name: str) -> str:
