@@ -23,8 +23,10 @@ from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from session_api.api.metrics import every_route
 from session_api.api.problems import WRITE_METHODS, declare_on_writes, send_problem
 from session_api.auth import TokenVerifier
 from session_api.db.repositories.idempotency import KeyRecord
@@ -59,9 +61,9 @@ class IdempotencyMiddleware:
             return
         raw_key = _header(scope, b"idempotency-key")
         # Without a key, nothing to keep (and no database round trip); without a valid
-        # token the app answers 401.
+        # token the app answers 401; a path or method no route takes answers 404 or 405.
         actor = None if raw_key is None else _actor(scope)
-        if raw_key is None or actor is None:
+        if raw_key is None or actor is None or not _routed(scope):
             await self.app(scope, receive, send)
             return
         try:
@@ -205,6 +207,12 @@ def _redacted(value: Any) -> Any:
     if isinstance(value, list):
         return [_redacted(member) for member in value]
     return value
+
+
+def _routed(scope: Scope) -> bool:
+    return any(
+        route.matches(scope)[0] is Match.FULL for route in every_route(scope["app"].router.routes)
+    )
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:

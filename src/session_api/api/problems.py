@@ -93,10 +93,14 @@ async def _validation_error(_request: Request, error: Exception) -> JSONResponse
 
 
 def _allowed_methods(request: Request) -> str:
-    """Every method the path takes (a route declares one method; a path may have several)."""
+    """The methods of the path the request names (a route declares one method, a path may
+    have several); `/v1/sessions/batch` is not also `/v1/sessions/{session_id}`."""
+    routes = list(matching_routes(request.scope))
+    template = getattr(routes[0], "path", None) if routes else None
     methods: set[str] = set()
-    for route in matching_routes(request.scope):
-        methods.update(getattr(route, "methods", None) or ())
+    for route in routes:
+        if getattr(route, "path", None) == template:
+            methods.update(getattr(route, "methods", None) or ())
     return ", ".join(sorted(methods))
 
 
