@@ -62,13 +62,13 @@ class RequestGuardMiddleware:
             if scope["path"].startswith(API_PREFIX):
                 _verify(scope, authorization[0] if authorization else None)
             _check_length(length)
-            body = await _read_bounded(receive)
+            body = await read_body(receive)
             if _is_json(content_type):
                 check_json(body)
         except DomainError as error:
             await send_problem(error, scope, receive, send)
             return
-        await self.app(scope, _replaying(body, receive), send)
+        await self.app(scope, replaying(body, receive), send)
 
 
 def _verify(scope: Scope, authorization: bytes | None) -> None:
@@ -90,7 +90,8 @@ def _check_length(length: bytes | None) -> None:
         raise PayloadTooLarge(f"The body may be at most {MAX_BODY_BYTES} bytes.")
 
 
-async def _read_bounded(receive: Receive) -> bytes:
+async def read_body(receive: Receive, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The whole body; 413 `payload_too_large` as soon as it passes `limit`."""
     chunks: list[bytes] = []
     size = 0
     more = True
@@ -100,14 +101,15 @@ async def _read_bounded(receive: Receive) -> bytes:
             break
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise PayloadTooLarge(f"The body may be at most {MAX_BODY_BYTES} bytes.")
+        if size > limit:
+            raise PayloadTooLarge(f"The body may be at most {limit} bytes.")
         chunks.append(chunk)
         more = message.get("more_body", False)
     return b"".join(chunks)
 
 
-def _replaying(body: bytes, receive: Receive) -> Receive:
+def replaying(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that hands a body already read to the app, then passes on."""
     delivered = False
 
     async def replay() -> Message:

@@ -26,6 +26,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from session_api.api.guard import read_body, replaying
 from session_api.api.metrics import every_route
 from session_api.api.problems import WRITE_METHODS, declare_on_writes, send_problem
 from session_api.auth import TokenVerifier
@@ -72,7 +73,9 @@ class IdempotencyMiddleware:
             await send_problem(error, scope, receive, send)
             return
 
-        body, receive = await _buffer(receive)
+        # The guard has read and bounded the body already; this takes it from memory.
+        body = await read_body(receive)
+        receive = replaying(body, receive)
         fingerprint = hashlib.sha256(
             b"\n".join(
                 [scope["method"].encode(), scope["path"].encode(), scope["query_string"], body]
@@ -243,29 +246,6 @@ def _checked_key(raw: bytes) -> str:
             f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable characters."
         )
     return key
-
-
-async def _buffer(receive: Receive) -> tuple[bytes, Receive]:
-    """Read the whole body (bounded by the body limit), and a `receive` that hands it on."""
-    chunks: list[bytes] = []
-    more = True
-    while more:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        more = message.get("more_body", False)
-    body = b"".join(chunks)
-    delivered = False
-
-    async def replay() -> Message:
-        nonlocal delivered
-        if delivered:
-            return await receive()
-        delivered = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return body, replay
 
 
 async def _replay(stored: KeyRecord, send: Send) -> None:
