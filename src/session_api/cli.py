@@ -23,6 +23,7 @@ from session_api.main import create_app
 from session_api.notify import worker as relay
 from session_api.server import NoDelayH11Protocol
 
+WORKER_START_SECONDS = 60
 _TTL = re.compile(r"^(\d+)([smhd]?)$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -75,6 +76,9 @@ def serve(args: argparse.Namespace) -> None:
         workers=args.workers,
         proxy_headers=False,
         http=NoDelayH11Protocol,
+        # A worker that takes longer than uvicorn's 5 s to import and start on a busy host is
+        # killed and respawned, forever; give it time.
+        timeout_worker_healthcheck=WORKER_START_SECONDS,
     )
 
 

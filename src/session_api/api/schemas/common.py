@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from functools import cache
 from importlib import resources
-from typing import Annotated, Any, Generic, TypeVar
+from types import UnionType
+from typing import Annotated, Any, Generic, TypeVar, Union, get_args, get_origin
 from zoneinfo import available_timezones
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _ANY_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -64,14 +75,55 @@ def within_calendar(value: datetime) -> datetime:
     return in_utc
 
 
+def _written_as_text(value: object) -> object:
+    # Pydantic would read 0, 1.5 or "1.5" as seconds since 1970; the contract says RFC 3339.
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMERIC.match(value)):
+        raise ValueError("must be an RFC 3339 date-time with an offset, not a number")
+    return value
+
+
+_NUMERIC = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
 # Offsets are required: a naive date-time names no instant. Values arrive as UTC.
-Instant = Annotated[AwareDatetime, AfterValidator(within_calendar)]
+Instant = Annotated[
+    AwareDatetime, BeforeValidator(_written_as_text), AfterValidator(within_calendar)
+]
+
+
+def _scalar_types(annotation: object) -> set[object]:
+    arguments = get_args(annotation)
+    if get_origin(annotation) is Annotated:
+        return _scalar_types(arguments[0])
+    if arguments and get_origin(annotation) in (Union, UnionType):
+        return set().union(*(_scalar_types(argument) for argument in arguments))
+    return {annotation}
 
 
 class InputModel(BaseModel):
-    """A request body: unknown fields are refused rather than silently ignored."""
+    """A request body: unknown fields are refused rather than silently ignored, and numbers
+    and booleans are what the schema says (no `false` for 0, no "2" for 2)."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _as_declared(cls, value: object, info: ValidationInfo) -> object:
+        if info.field_name is None:
+            return value
+        kinds = _scalar_types(cls.model_fields[info.field_name].annotation)
+        if str in kinds:
+            return value
+        if isinstance(value, bool) and bool not in kinds and kinds & {int, float}:
+            raise ValueError("must be a number, not a boolean")
+        if isinstance(value, str) and kinds & {int, float, bool}:
+            raise ValueError("must be a JSON number or boolean, not a string")
+        if type(value) in (int, float) and not kinds & {int, float}:
+            if bool in kinds:
+                raise ValueError("must be true or false, not a number")
+            if date in kinds:
+                raise ValueError(f"{value!r} is not a date; write it as YYYY-MM-DD")
+            if kinds & {datetime, time}:
+                raise ValueError("must be written as text (ISO 8601), not a number")
+        return value
 
 
 class OutputModel(BaseModel):
