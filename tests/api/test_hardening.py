@@ -399,3 +399,31 @@ async def test_problem_codes_are_an_enum_with_typed_facts(client: httpx.AsyncCli
     conflict = booking["409"]["content"]["application/problem+json"]["schema"]
     assert conflict["discriminator"]["mapping"]["time_conflict"].endswith("TimeConflictProblem")
     assert datetime.now(UTC)  # the clock is real; nothing above depends on it
+
+
+# Schema conformance (found by the fuzzing step) ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"sessions_per_month": "2"},
+        {"sessions_per_month": True},
+        {"late_cancel_hours": False},
+        {"starts_on": 0},
+    ],
+)
+async def test_numbers_and_dates_are_what_the_schema_says(
+    client: httpx.AsyncClient, fields: dict[str, Any]
+) -> None:
+    body = {"name": "Typed", "sessions_per_month": 2, **fields}
+    response = await client.post("/v1/programs", json=body, headers=auth())
+    _problem(response, 422, "validation_error")
+
+
+@pytest.mark.parametrize("instant", ["0.5", "1700000000"])
+async def test_an_instant_is_never_a_number_of_seconds(
+    client: httpx.AsyncClient, instant: str
+) -> None:
+    response = await client.get("/v1/sessions", params={"to": instant}, headers=auth())
+    _problem(response, 422, "validation_error")
