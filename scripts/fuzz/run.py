@@ -107,7 +107,8 @@ def _fuzz(database_url: str, label: str) -> int:
                 str(Path(tempfile.gettempdir()) / f"schemathesis-{label}"),
             ],
             env=env,
-            cwd=Path(__file__).parent,
+            # Schemathesis keeps a cache in its working directory; not in the checkout.
+            cwd=tempfile.gettempdir(),
             check=False,
         )
         print(f"fuzz: {label}: exit {result.returncode} in {time.monotonic() - started:.0f} s")  # noqa: T201
