@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import os
 import queue
 import re
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 import httpx
 import pytest
+
+from tests.support import JWT_SECRET
 
 # uvicorn logs the port it bound, also for `--port 0` and `--workers N`.
 _LISTENING = re.compile(r"Uvicorn running on (http://127\.0\.0\.1:\d+)")
@@ -21,6 +26,14 @@ _LISTENING = re.compile(r"Uvicorn running on (http://127\.0\.0\.1:\d+)")
 # health check within 5 s of spawning (still importing) and starts another; a full run once
 # needed 117 s before both workers of `--workers 2` were up.
 START_TIMEOUT_SECONDS = 300.0
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    """A running server: its base URL and the pid of its (first) process."""
+
+    url: str
+    pid: int
 
 
 def _forward_lines(stream: IO[str], lines: queue.Queue[str | None]) -> None:
@@ -37,8 +50,8 @@ def serving(
     env: Mapping[str, str],
     arguments: Sequence[str] = (),
     cwd: Path | None = None,
-) -> Iterator[str]:
-    """Run `<executable> serve --port 0` on loopback and yield its base URL once it is ready.
+) -> Iterator[LiveServer]:
+    """Run `<executable> serve --port 0` on loopback and yield it once it is ready.
 
     Port 0 lets the kernel choose a free port while binding it, so no other process can take
     the port between choosing and binding; the URL comes from the server's own log line.
@@ -56,7 +69,7 @@ def serving(
     reader = threading.Thread(target=_forward_lines, args=(process.stderr, lines), daemon=True)
     reader.start()
     try:
-        yield _wait_until_ready(process, lines)
+        yield LiveServer(url=_wait_until_ready(process, lines), pid=process.pid)
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -90,3 +103,16 @@ def _wait_until_ready(process: subprocess.Popen[str], lines: queue.Queue[str | N
                 continue
             assert answer.status_code == 200, answer.text
             return url
+
+
+@contextmanager
+def live_server(database_url: str, *, workers: int = 1) -> Iterator[LiveServer]:
+    """This checkout's `session-api serve` on the test database until the block ends."""
+    env = {
+        **os.environ,
+        "SESSION_API_DATABASE_URL": database_url,
+        "SESSION_API_JWT_SECRET": JWT_SECRET,
+    }
+    executable = Path(sys.executable).with_name("session-api")
+    with serving(executable, env=env, arguments=["--workers", str(workers)]) as server:
+        yield server

@@ -23,18 +23,25 @@ from session_api.main import create_app
 from session_api.server import NoDelayH11Protocol
 from session_api.services import relay
 
+WORKER_START_SECONDS = 60
 _TTL = re.compile(r"^(\d+)([smhd]?)$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
-def _settings() -> Settings:
+def _settings(*, tokens: bool = False) -> Settings:
+    """The configuration; `tokens` when the command verifies or signs tokens."""
     try:
-        return Settings()
+        settings = Settings()
+        if tokens:
+            settings.refuse_without_token_key()
     except ValidationError as error:
         messages = "; ".join(
             str(item["msg"]).removeprefix("Value error, ") for item in error.errors()
         )
         sys.exit(f"session-api: configuration refused: {messages}")
+    except ValueError as error:
+        sys.exit(f"session-api: configuration refused: {error}")
+    return settings
 
 
 def _ttl(text: str) -> timedelta:
@@ -56,7 +63,7 @@ async def _pending_revision(settings: Settings) -> str | None:
 
 def serve(args: argparse.Namespace) -> None:
     """Run the API; the embedded SQLite file is migrated, PostgreSQL must already be."""
-    settings = _settings()
+    settings = _settings(tokens=True)
     if settings.is_sqlite:
         migrations.upgrade(settings.database_url)
     elif (pending := asyncio.run(_pending_revision(settings))) is not None:
@@ -69,6 +76,9 @@ def serve(args: argparse.Namespace) -> None:
         workers=args.workers,
         proxy_headers=False,
         http=NoDelayH11Protocol,
+        # A worker that takes longer than uvicorn's 5 s to import and start on a busy host is
+        # killed and respawned, forever; give it time.
+        timeout_worker_healthcheck=WORKER_START_SECONDS,
     )
 
 
@@ -94,7 +104,7 @@ def migrate(_args: argparse.Namespace) -> None:
 
 def token(args: argparse.Namespace) -> None:
     """Print a signed JWT for a role (a coach's or coachee's `--sub` is their id)."""
-    settings = _settings()
+    settings = _settings(tokens=True)
     role = Role(args.role)
     if role is not Role.ADMIN and args.sub is None:
         sys.exit(f"session-api: a {role} token needs --sub with the {role}'s id")

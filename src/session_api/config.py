@@ -62,10 +62,6 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_unsafe(self) -> Settings:
-        if self.jwt_public_key is None and self.jwt_secret is None:
-            raise ValueError(
-                "SESSION_API_JWT_SECRET is required (or SESSION_API_JWT_PUBLIC_KEY for RS256)"
-            )
         secret = self.jwt_secret.get_secret_value().encode() if self.jwt_secret else None
         if (
             secret is not None
@@ -96,6 +92,13 @@ class Settings(BaseSettings):
                 "with SESSION_API_JWT_PUBLIC_KEY, SESSION_API_JWT_ALGORITHMS must be asymmetric"
             )
         return self
+
+    def refuse_without_token_key(self) -> None:
+        """The API and `token` verify or sign tokens; the worker and `migrate` need no key."""
+        if self.jwt_public_key is None and self.jwt_secret is None:
+            raise ValueError(
+                "SESSION_API_JWT_SECRET is required (or SESSION_API_JWT_PUBLIC_KEY for RS256)"
+            )
 
     @cached_property
     def is_sqlite(self) -> bool:

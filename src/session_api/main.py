@@ -7,11 +7,14 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
 from session_api.api import metrics
+from session_api.api.access_log import install_access_log_redaction
+from session_api.api.deps import refuse_unknown_query
+from session_api.api.guard import RequestGuardMiddleware
 from session_api.api.idempotency import IdempotencyMiddleware, with_idempotency_key
 from session_api.api.problems import as_problem_media_type, install_problem_handlers
 from session_api.api.routes import (
@@ -67,11 +70,15 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
+        dependencies=[Depends(refuse_unknown_query)],
     )
     app.state.settings = settings
     app.state.token_verifier = TokenVerifier(settings)
     install_problem_handlers(app)
+    install_access_log_redaction()
+    # Outermost last: metrics see every answer; the guard runs before idempotency reads a body.
     app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(RequestGuardMiddleware)
     app.state.metrics = metrics.Metrics()
     app.add_middleware(metrics.MetricsMiddleware, metrics=app.state.metrics)
     app.include_router(metrics.router)

@@ -71,7 +71,7 @@ async def test_the_feed_pages_in_order_and_its_cursor_is_never_null(
     empty = await _feed(client)
     assert empty["items"] == []
     assert empty["next_cursor"]
-    assert (await _feed(client, after=empty["next_cursor"]))["items"] == []
+    assert (await _feed(client, cursor=empty["next_cursor"]))["items"] == []
 
     coach = await factory.coach()
     await open_all_week(factory, coach["id"])
@@ -86,9 +86,9 @@ async def test_the_feed_pages_in_order_and_its_cursor_is_never_null(
     await relay_once(ctx, relay_settings)
 
     first = await _feed(client, limit=2)
-    second = await _feed(client, limit=2, after=first["next_cursor"])
-    third = await _feed(client, limit=2, after=second["next_cursor"])
-    last = await _feed(client, limit=2, after=third["next_cursor"])
+    second = await _feed(client, limit=2, cursor=first["next_cursor"])
+    third = await _feed(client, limit=2, cursor=second["next_cursor"])
+    last = await _feed(client, limit=2, cursor=third["next_cursor"])
 
     items = first["items"] + second["items"] + third["items"]
     assert [_instant(item["data"]["starts_at"]) for item in items] == [_instant(s) for s in starts]
@@ -100,7 +100,7 @@ async def test_the_feed_pages_in_order_and_its_cursor_is_never_null(
 
     await booked(client, coachee, "2026-12-08T10:00:00+01:00")
     await relay_once(ctx, relay_settings)
-    newer = await _feed(client, after=last["next_cursor"])
+    newer = await _feed(client, cursor=last["next_cursor"])
     assert [_instant(item["data"]["starts_at"]) for item in newer["items"]] == [
         datetime(2026, 12, 8, 9, tzinfo=UTC)
     ]
@@ -118,7 +118,7 @@ async def test_an_event_that_commits_late_is_not_skipped_by_a_poller(
     await _insert_event(engine, id=base + 1, data={"n": 1})
     await relay_once(ctx, relay_settings)
 
-    later = await _feed(client, after=seen["next_cursor"])
+    later = await _feed(client, cursor=seen["next_cursor"])
 
     assert [item["data"]["n"] for item in seen["items"]] == [2]
     assert [item["data"]["n"] for item in later["items"]] == [1]
@@ -154,10 +154,10 @@ async def test_concurrent_transactions_reach_the_feed_in_commit_order(
     await relay_once(ctx, relay_settings)
     if engine.dialect.name == "sqlite":
         seen = await _feed(client)
-        later = await _feed(client, after=seen["next_cursor"])
+        later = await _feed(client, cursor=seen["next_cursor"])
     else:
         seen = seen_before_commit
-        later = await _feed(client, after=seen["next_cursor"])
+        later = await _feed(client, cursor=seen["next_cursor"])
 
     assert [item["data"]["n"] for item in seen["items"]] == expected_first
     assert [item["data"]["n"] for item in later["items"]] == expected_later
@@ -208,7 +208,7 @@ async def test_only_admins_read_the_feed(client: httpx.AsyncClient, factory: Fac
 
 @pytest.mark.parametrize(
     "params",
-    [{"after": "not-a-cursor"}, {"after": "eyJpZCI6IngifQ"}, {"limit": 0}, {"limit": 201}],
+    [{"cursor": "not-a-cursor"}, {"cursor": "eyJpZCI6IngifQ"}, {"limit": 0}, {"limit": 201}],
 )
 async def test_a_bad_cursor_or_limit_is_refused(
     client: httpx.AsyncClient, params: dict[str, Any]

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.scheduling_support import always_open_coachee
-from tests.servers import serving
-from tests.support import JWT_SECRET, Factory, auth
+from tests.servers import live_server
+from tests.support import Factory, auth
 
 pytestmark = pytest.mark.slow
 
@@ -23,14 +20,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def server(database_url: str) -> Iterator[str]:
     """`session-api serve --workers 2` on loopback, on the test database."""
-    env = {
-        **os.environ,
-        "SESSION_API_DATABASE_URL": database_url,
-        "SESSION_API_JWT_SECRET": JWT_SECRET,
-    }
-    executable = Path(sys.executable).with_name("session-api")
-    with serving(executable, env=env, arguments=["--workers", "2"]) as url:
-        yield url
+    with live_server(database_url, workers=2) as running:
+        yield running.url
 
 
 def _days_of_next_month(count: int) -> list[datetime]:

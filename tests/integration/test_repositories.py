@@ -157,39 +157,38 @@ async def test_a_coachs_coachees_page(ctx: Context) -> None:
 # --- idempotency records ----------------------------------------------------------------------
 
 
-def _record(principal: str, key: str, body: str) -> dict[str, Any]:
-    return {
-        "principal": principal,
-        "key": key,
-        "request_hash": "h" * 64,
-        "status_code": 201,
-        "response_body": body,
-        "response_headers": {"content-type": "application/json"},
-        "created_at": NOW,
-    }
-
-
-async def test_an_idempotency_record_is_kept_found_and_forgotten(ctx: Context) -> None:
+async def test_an_idempotency_key_is_taken_once_answered_and_released(ctx: Context) -> None:
     async with ctx.writing() as uow:
-        await uow.idempotency.keep(_record("admin:ops", "key-1", '{"first": true}'))
+        assert await uow.idempotency.take("admin:ops", "key-1", "h" * 64, NOW)
         await uow.commit()
     async with ctx.writing() as uow:
-        # A second first answer for the same key loses to the one already kept.
-        await uow.idempotency.keep(_record("admin:ops", "key-1", '{"second": true}'))
+        # A second request with the same key finds it held and still running.
+        assert not await uow.idempotency.take("admin:ops", "key-1", "h" * 64, NOW)
+        running = await uow.idempotency.held("admin:ops", "key-1")
+        await uow.idempotency.answer(
+            "admin:ops", "key-1", 201, '{"first": true}', {"content-type": "application/json"}
+        )
         await uow.commit()
     async with ctx.reading() as uow:
-        kept = await uow.idempotency.find("admin:ops", "key-1")
-        another_callers = await uow.idempotency.find("coach:someone", "key-1")
+        kept = await uow.idempotency.held("admin:ops", "key-1")
+        another_callers = await uow.idempotency.held("coach:someone", "key-1")
 
+    assert running is not None
+    assert running.running
     assert kept is not None
-    assert kept.response_body == '{"first": true}'
+    assert not kept.running
+    assert (kept.status_code, kept.response_body) == (201, '{"first": true}')
     assert another_callers is None
 
     async with ctx.writing() as uow:
-        await uow.idempotency.forget("admin:ops", "key-1")
+        assert await uow.idempotency.take("admin:ops", "key-2", "h" * 64, NOW)
+        # Only a key whose request never answered is released.
+        await uow.idempotency.release("admin:ops", "key-2", "h" * 64)
+        await uow.idempotency.release("admin:ops", "key-1", "h" * 64)
         await uow.commit()
     async with ctx.reading() as uow:
-        assert await uow.idempotency.find("admin:ops", "key-1") is None
+        assert await uow.idempotency.held("admin:ops", "key-2") is None
+        assert await uow.idempotency.held("admin:ops", "key-1") is not None
 
 
 # --- calendars --------------------------------------------------------------------------------

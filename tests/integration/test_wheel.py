@@ -119,7 +119,8 @@ def test_an_installed_wheel_migrates_and_serves(tmp_path: Path) -> None:
     migrated = _run(bin_dir / "session-api", "migrate", cwd=elsewhere, env=env)
     assert migrated == f"session-api: migrated to {migrations.head_revision(url)}\n"
 
-    with serving(bin_dir / "session-api", env=env, cwd=elsewhere) as base_url:
+    with serving(bin_dir / "session-api", env=env, cwd=elsewhere) as server:
+        base_url = server.url
         ready = httpx.get(f"{base_url}/readyz")
         created = httpx.post(
             f"{base_url}/v1/programs",

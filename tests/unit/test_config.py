@@ -7,6 +7,7 @@ import os
 import pytest
 from pydantic import ValidationError
 
+from session_api.auth import TokenVerifier
 from session_api.config import Settings
 
 
@@ -18,9 +19,14 @@ def _no_configuration_from_outside(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name)
 
 
-def test_secret_is_required() -> None:
-    with pytest.raises(ValidationError, match="SESSION_API_JWT_SECRET is required"):
-        Settings()
+def test_a_token_key_is_required_to_verify_tokens_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SESSION_API_JWT_SECRET", raising=False)
+    monkeypatch.delenv("SESSION_API_JWT_PUBLIC_KEY", raising=False)
+    settings = Settings()  # the worker and `migrate` never verify tokens
+    with pytest.raises(ValueError, match="SESSION_API_JWT_SECRET is required"):
+        settings.refuse_without_token_key()
+    with pytest.raises(ValueError, match="SESSION_API_JWT_SECRET is required"):
+        TokenVerifier(settings)
 
 
 def test_short_secret_is_refused_outside_development() -> None:

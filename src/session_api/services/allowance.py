@@ -9,7 +9,7 @@ from session_api.auth import Principal
 from session_api.domain import booking, quota
 from session_api.domain.months import add_months, month_of, months_between, parse_month
 from session_api.domain.quota import DefaultSlot, MonthUsage, ProgramWindow
-from session_api.errors import NotFound, ValidationProblem
+from session_api.errors import NoMonthWithRoom, ValidationProblem
 from session_api.services import access
 from session_api.services.context import Context
 
@@ -69,7 +69,7 @@ async def default_slot(ctx: Context, principal: Principal, coachee_id: uuid.UUID
     used = {month: MonthUsage(month, limit, by_status).used for month, by_status in counts.items()}
     slot = quota.default_slot(today, window, used, limit)
     if slot is None:
-        raise NotFound(
+        raise NoMonthWithRoom(
             f"{coachee.name} has no month with room left within the program"
             + (f" (it ends in {window.last_month})." if window.last_month else ".")
         )

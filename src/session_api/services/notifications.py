@@ -11,7 +11,7 @@ from session_api.auth import Principal
 from session_api.db.repositories.base import AnyRow
 from session_api.errors import ValidationProblem
 from session_api.notify.signing import generate_secret
-from session_api.notify.targets import private_host_reason
+from session_api.notify.targets import malformed_target_reason, private_host_reason
 from session_api.notify.webhooks import PingOutcome, send_ping
 from session_api.services import access
 from session_api.services.context import Context
@@ -176,6 +176,8 @@ def _distinct(event_types: Sequence[str] | None) -> list[str] | None:
 
 
 def _ensure_allowed_target(url: str, allow_private_targets: bool) -> None:
+    if (malformed := malformed_target_reason(url)) is not None:
+        raise ValidationProblem(f"url: {malformed}.")
     if allow_private_targets:
         return
     if (reason := private_host_reason(url)) is not None:

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from session_api.api.deps import ContextDep, PrincipalDep
-from session_api.api.paging import Cursor, Limit, decode_id_cursor, page_by_id
+from session_api.api.paging import BY_ID, Cursor, Limit, page_by_id
 from session_api.api.problems import problems
 from session_api.api.schemas.common import ItemList, Page
 from session_api.api.schemas.people import CoacheeCreate, CoacheeRead, CoacheeUpdate
@@ -31,7 +31,7 @@ async def list_coachees(
     ctx: ContextDep, principal: PrincipalDep, limit: Limit = 50, cursor: Cursor = None
 ) -> Page[CoacheeRead]:
     """Coachees the caller may see, by id: a coach lists their own."""
-    rows = await catalog.list_coachees(ctx, principal, after=decode_id_cursor(cursor), limit=limit)
+    rows = await catalog.list_coachees(ctx, principal, after=BY_ID.decode(cursor), limit=limit)
     items, next_cursor = page_by_id(rows, limit, CoacheeRead.model_validate)
     return Page(items=items, next_cursor=next_cursor)
 
@@ -104,8 +104,9 @@ async def get_default_slot(
 ) -> DefaultSlotRead:
     """Where the schedule dialog opens: the earliest month with room, "Session N of M".
 
-    404 `not_found` (with a detail saying so) when no month within the program has room;
-    409 `coachee_inactive` when the coachee is not active (they cannot be booked).
+    404 `no_month_with_room` when no month within the program has room (an unknown or
+    unseen coachee is 404 `not_found`); 409 `coachee_inactive` when the coachee is not
+    active (they cannot be booked).
     """
     slot = await allowance.default_slot(ctx, principal, access.parse_id("coachee", coachee_id))
     return DefaultSlotRead(

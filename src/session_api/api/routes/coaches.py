@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from session_api.api.deps import ContextDep, PrincipalDep
-from session_api.api.paging import Cursor, Limit, decode_id_cursor, page_by_id
+from session_api.api.paging import BY_ID, Cursor, Limit, page_by_id
 from session_api.api.problems import problems
 from session_api.api.schemas.common import Page
 from session_api.api.schemas.people import CoachCreate, CoachRead, CoachUpdate
@@ -26,7 +26,7 @@ async def list_coaches(
     ctx: ContextDep, principal: PrincipalDep, limit: Limit = 50, cursor: Cursor = None
 ) -> Page[CoachRead]:
     """Coaches the caller may see, by id."""
-    rows = await catalog.list_coaches(ctx, principal, after=decode_id_cursor(cursor), limit=limit)
+    rows = await catalog.list_coaches(ctx, principal, after=BY_ID.decode(cursor), limit=limit)
     items, next_cursor = page_by_id(rows, limit, CoachRead.model_validate)
     return Page(items=items, next_cursor=next_cursor)
 

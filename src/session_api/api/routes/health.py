@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from session_api.api.deps import ContextDep
-from session_api.api.schemas.common import Problem
 from session_api.api.schemas.health import Health
+from session_api.api.schemas.problems import Problem
 from session_api.db.engine import ping
 from session_api.errors import ServiceUnavailable
 

@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
 from session_api.api.deps import ContextDep, PrincipalDep, SettingsDep
-from session_api.api.paging import (
-    Cursor,
-    Limit,
-    decode_cursor,
-    decode_id_cursor,
-    encode_cursor,
-    page_by_id,
-)
+from session_api.api.paging import BY_ID, BY_POSITION, Cursor, Limit, page_by_id
 from session_api.api.problems import problems
 from session_api.api.schemas.common import Page
 from session_api.api.schemas.notifications import (
@@ -31,7 +24,6 @@ from session_api.api.schemas.notifications import (
     WebhookTestResult,
     WebhookUpdate,
 )
-from session_api.errors import ValidationProblem
 from session_api.services import access, notifications
 
 router = APIRouter(tags=["notifications"])
@@ -39,39 +31,15 @@ router = APIRouter(tags=["notifications"])
 # A test message waits this long at most (or the worker's webhook timeout, if shorter).
 TEST_TIMEOUT_SECONDS = 5.0
 
-After = Annotated[
-    str | None,
-    Query(max_length=500, description="The `next_cursor` of the previous page; omit to start."),
-]
-
-
-def _position(after: str | None) -> int:
-    if after is None:
-        return 0
-    position: Any = decode_cursor(after).get("position")
-    if not isinstance(position, int) or isinstance(position, bool) or position < 0:
-        raise ValidationProblem("The cursor cannot be read; start again without it.")
-    return position
-
-
-def _delivery_cursor(cursor: str | None) -> int | None:
-    """The delivery id a deliveries page continues below."""
-    if cursor is None:
-        return None
-    raw: Any = decode_cursor(cursor).get("id")
-    if not isinstance(raw, str) or not raw.isascii() or not raw.isdigit():
-        raise ValidationProblem("The cursor cannot be read; start again without it.")
-    return int(raw)
-
 
 @router.get("/v1/events", responses=problems(403))
 async def list_events(
-    ctx: ContextDep, principal: PrincipalDep, after: After = None, limit: Limit = 50
+    ctx: ContextDep, principal: PrincipalDep, cursor: Cursor = None, limit: Limit = 50
 ) -> EventPage:
     """The event feed, oldest first (admins).
 
     `next_cursor` is never null: on the last page it names the last event returned (or
-    repeats `after`), so a consumer polls with it and receives only what is new.
+    repeats `cursor`), so a consumer polls with it and receives only what is new.
 
     Ordering: events join the feed when the outbox worker (`session-api worker`) has fanned
     them out, under one lock, in the order their transactions committed. An event whose id
@@ -80,7 +48,7 @@ async def list_events(
     run (typically within `SESSION_API_WORKER_POLL_SECONDS`), not at the instant of commit.
     Delivery is at least once; deduplicate by `id`.
     """
-    position = _position(after)
+    position = BY_POSITION.decode(cursor) or 0
     rows = await notifications.events_after(ctx, principal, after=position, limit=limit)
     items = [
         EventRead(
@@ -95,7 +63,7 @@ async def list_events(
     ]
     if rows:
         position = rows[-1].feed_position
-    return EventPage(items=items, next_cursor=encode_cursor({"position": position}))
+    return EventPage(items=items, next_cursor=BY_POSITION.encode(position))
 
 
 @router.post("/v1/webhooks", status_code=status.HTTP_201_CREATED, responses=problems(403))
@@ -131,7 +99,7 @@ async def list_webhooks(
 ) -> Page[WebhookRead]:
     """Webhook subscriptions by id (admins)."""
     rows = await notifications.list_webhooks(
-        ctx, principal, after=decode_id_cursor(cursor), limit=limit
+        ctx, principal, after=BY_ID.decode(cursor), limit=limit
     )
     items, next_cursor = page_by_id(rows, limit, WebhookRead.model_validate)
     return Page(items=items, next_cursor=next_cursor)
@@ -202,11 +170,13 @@ async def list_webhook_deliveries(
         ctx,
         principal,
         access.parse_id("webhook", webhook_id),
-        before=_delivery_cursor(cursor),
+        before=BY_POSITION.decode(cursor),  # deliveries are numbered like feed positions
         limit=limit,
         state=state,
     )
-    items, next_cursor = page_by_id(rows, limit, WebhookDeliveryRead.model_validate)
+    items, next_cursor = BY_POSITION.page(
+        rows, limit, WebhookDeliveryRead.model_validate, lambda row: int(row.id)
+    )
     return Page(items=items, next_cursor=next_cursor)
 
 

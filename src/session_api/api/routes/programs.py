@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from session_api.api.deps import ContextDep, PrincipalDep
-from session_api.api.paging import Cursor, Limit, decode_id_cursor, page_by_id
+from session_api.api.paging import BY_ID, Cursor, Limit, page_by_id
 from session_api.api.problems import problems
 from session_api.api.schemas.common import Page
 from session_api.api.schemas.programs import ProgramCreate, ProgramRead, ProgramUpdate
@@ -28,7 +28,7 @@ async def list_programs(
     ctx: ContextDep, principal: PrincipalDep, limit: Limit = 50, cursor: Cursor = None
 ) -> Page[ProgramRead]:
     """Programs the caller may see, by id."""
-    rows = await catalog.list_programs(ctx, principal, after=decode_id_cursor(cursor), limit=limit)
+    rows = await catalog.list_programs(ctx, principal, after=BY_ID.decode(cursor), limit=limit)
     items, next_cursor = page_by_id(rows, limit, ProgramRead.model_validate)
     return Page(items=items, next_cursor=next_cursor)
 

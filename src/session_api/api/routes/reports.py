@@ -12,9 +12,8 @@ from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import StreamingResponse
 
 from session_api.api.deps import ContextDep, PrincipalDep
-from session_api.api.paging import Cursor, Limit, decode_cursor, encode_cursor
+from session_api.api.paging import BY_NAME_MONTH, Cursor, Limit
 from session_api.api.problems import problems
-from session_api.api.routes.views import UNREADABLE_CURSOR
 from session_api.api.schemas.common import Page
 from session_api.api.schemas.reports import (
     CSV_COLUMNS,
@@ -24,9 +23,7 @@ from session_api.api.schemas.reports import (
     usage_item,
     usage_values,
 )
-from session_api.db.repositories.reports import CoacheeMonth, ReportPosition
-from session_api.domain.months import parse_month
-from session_api.errors import DomainError, ValidationProblem
+from session_api.db.repositories.reports import CoacheeMonth
 from session_api.services import reports
 
 router = APIRouter(tags=["reports"])
@@ -41,12 +38,12 @@ _ANSWERS: dict[int | str, dict[str, Any]] = {
             "application/json": {
                 "example": {
                     "items": [EXAMPLE],
-                    "next_cursor": encode_cursor(
-                        {
-                            "name": EXAMPLE["coachee_name"],
-                            "id": EXAMPLE["coachee_id"],
-                            "month": EXAMPLE["month"],
-                        }
+                    "next_cursor": BY_NAME_MONTH.encode(
+                        (
+                            str(EXAMPLE["coachee_name"]),
+                            uuid.UUID(str(EXAMPLE["coachee_id"])),
+                            str(EXAMPLE["month"]),
+                        )
                     ),
                 }
             },
@@ -95,17 +92,14 @@ async def get_usage_report(
         coach_id=coach_id,
         coachee_id=coachee_id,
     )
-    after = None if cursor is None else _report_position(decode_cursor(cursor))
+    after = BY_NAME_MONTH.decode(cursor)
     if _prefers_csv(accept):
         return await _csv_response(reports.usage_stream(ctx, principal, query), query)
     rows = await reports.usage_page(ctx, principal, query, after=after, limit=limit)
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = encode_cursor(
-            {"name": last.coachee_name, "id": str(last.coachee_id), "month": last.month}
-        )
-    return Page(items=[usage_item(row) for row in rows[:limit]], next_cursor=next_cursor)
+    items, next_cursor = BY_NAME_MONTH.page(
+        rows, limit, usage_item, lambda row: (row.coachee_name, row.coachee_id, row.month)
+    )
+    return Page(items=items, next_cursor=next_cursor)
 
 
 async def _csv_response(
@@ -163,15 +157,3 @@ def _prefers_csv(accept: str | None) -> bool:
         elif media_type in ("application/json", "application/*", "*/*"):
             json_q = max(json_q, quality)
     return csv_q > json_q
-
-
-def _report_position(position: dict[str, Any]) -> ReportPosition:
-    name, month = position.get("name"), position.get("month")
-    try:
-        id_ = uuid.UUID(position["id"])
-        if not isinstance(name, str) or not isinstance(month, str):
-            raise ValueError(UNREADABLE_CURSOR)
-        parse_month(month)
-    except (KeyError, TypeError, ValueError, DomainError):
-        raise ValidationProblem(UNREADABLE_CURSOR) from None
-    return name, id_, month

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
 from session_api.api.deps import ContextDep, PrincipalDep
-from session_api.api.paging import Cursor, Limit, decode_cursor, encode_cursor
+from session_api.api.paging import BY_NAME, BY_START, Cursor, Limit
 from session_api.api.problems import problems
 from session_api.api.schemas.common import Instant, ItemList, Page
 from session_api.api.schemas.views import (
@@ -21,8 +20,6 @@ from session_api.errors import ValidationProblem
 from session_api.services import access, views
 
 router = APIRouter(tags=["views"])
-
-UNREADABLE_CURSOR = "The cursor cannot be read; start again without it."
 
 View = Annotated[
     Literal["all-future", "unmarked"],
@@ -81,7 +78,6 @@ async def list_sessions(
     gives an empty page, never a 404. Sessions added while paging appear when they start
     after the page the cursor points past; none is ever listed twice.
     """
-    after = None if cursor is None else _session_position(decode_cursor(cursor))
     if view == "unmarked" and status is not None:
         raise ValidationProblem("`status` does not apply to view=unmarked (all are scheduled).")
     rows = await views.listed_sessions(
@@ -93,14 +89,12 @@ async def list_sessions(
         statuses=None if status is None else [status.value],
         starts_from=starts_from,
         starts_before=starts_before,
-        after=after,
+        after=BY_START.decode(cursor),
         limit=limit,
     )
-    items = [CoacheeSessionRead.from_row(row) for row in rows[:limit]]
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = encode_cursor({"starts_at": last.starts_at.isoformat(), "id": str(last.id)})
+    items, next_cursor = BY_START.page(
+        rows, limit, CoacheeSessionRead.from_row, lambda row: (row.starts_at, row.id)
+    )
     return Page(items=items, next_cursor=next_cursor)
 
 
@@ -118,35 +112,17 @@ async def list_unscheduled_coachees(
     and sees only themselves. Any other coach is 404. `default_slot` is null when no month
     within the coachee's program has room.
     """
-    after = None if cursor is None else _coachee_position(decode_cursor(cursor))
     found = await views.unscheduled_coachees(
-        ctx, principal, access.parse_id("coach", coach_id), after=after, limit=limit
+        ctx,
+        principal,
+        access.parse_id("coach", coach_id),
+        after=BY_NAME.decode(cursor),
+        limit=limit,
     )
-    items = [UnscheduledCoacheeRead.from_view(one.coachee, one.default_slot) for one in found]
-    next_cursor = None
-    if len(found) > limit:
-        last = found[limit - 1].coachee
-        next_cursor = encode_cursor({"name": last.name, "id": str(last.id)})
-    return Page(items=items[:limit], next_cursor=next_cursor)
-
-
-def _session_position(position: dict[str, Any]) -> tuple[datetime, uuid.UUID]:
-    try:
-        starts_at = datetime.fromisoformat(position["starts_at"])
-        id_ = uuid.UUID(position["id"])
-    except (KeyError, TypeError, ValueError):
-        raise ValidationProblem(UNREADABLE_CURSOR) from None
-    if starts_at.utcoffset() is None:
-        raise ValidationProblem(UNREADABLE_CURSOR)
-    return starts_at, id_
-
-
-def _coachee_position(position: dict[str, Any]) -> tuple[str, uuid.UUID]:
-    name = position.get("name")
-    try:
-        id_ = uuid.UUID(position["id"])
-    except (KeyError, TypeError, ValueError):
-        raise ValidationProblem(UNREADABLE_CURSOR) from None
-    if not isinstance(name, str):
-        raise ValidationProblem(UNREADABLE_CURSOR)
-    return name, id_
+    items, next_cursor = BY_NAME.page(
+        found,
+        limit,
+        lambda one: UnscheduledCoacheeRead.from_view(one.coachee, one.default_slot),
+        lambda one: (one.coachee.name, one.coachee.id),
+    )
+    return Page(items=items, next_cursor=next_cursor)

@@ -48,7 +48,7 @@ class EventPage(BaseModel):
 
     items: list[EventRead]
     next_cursor: str = Field(
-        description="Never null: pass it as `after` to get the events that follow, now or later."
+        description="Never null: pass it as `cursor` to get the events that follow, now or later."
     )
 
 
