@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import re
 import sys
 from collections.abc import Sequence
@@ -19,6 +18,7 @@ from session_api.auth import Role, issue_token
 from session_api.config import MIN_SECRET_BYTES, Settings
 from session_api.db import migrations
 from session_api.db.engine import build_engine
+from session_api.logs import configure_logging, logging_config
 from session_api.main import create_app
 from session_api.notify import worker as relay
 from session_api.server import NoDelayH11Protocol
@@ -61,6 +61,7 @@ def serve(args: argparse.Namespace) -> None:
         migrations.upgrade(settings.database_url)
     elif (pending := asyncio.run(_pending_revision(settings))) is not None:
         sys.exit(f"session-api: refusing to start: {pending}; run 'session-api migrate' first")
+    configure_logging(settings.log_level)
     uvicorn.run(
         "session_api.main:create_app",
         factory=True,
@@ -69,6 +70,9 @@ def serve(args: argparse.Namespace) -> None:
         workers=args.workers,
         proxy_headers=False,
         http=NoDelayH11Protocol,
+        # Every process logs JSON lines; the app writes the access line (with the request id).
+        log_config=logging_config(settings.log_level),
+        access_log=False,
     )
 
 
@@ -79,7 +83,7 @@ def worker(args: argparse.Namespace) -> None:
         migrations.upgrade(settings.database_url)
     elif (pending := asyncio.run(_pending_revision(settings))) is not None:
         sys.exit(f"session-api: refusing to start: {pending}; run 'session-api migrate' first")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    configure_logging(settings.log_level)
     report = asyncio.run(relay.run_from_settings(settings, once=args.once))
     if report is not None:
         print(f"session-api: {report}")  # noqa: T201

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./session-api.sqlite3"
 MIN_SECRET_BYTES = 32
+# A browser origin: scheme, host and optional port; no path, no wildcard.
+_ORIGIN = re.compile(r"https?://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?")
 
 
 class Settings(BaseSettings):
@@ -48,6 +51,26 @@ class Settings(BaseSettings):
     delivery_retry_max_seconds: float = Field(default=3600, gt=0, le=86_400)
     delivery_max_attempts: int = Field(default=12, ge=1, le=100)
     delivery_give_up_after_seconds: int = Field(default=86_400, ge=60, le=30 * 86_400)
+
+    # Integrators: browser origins allowed to call the API (CORS), comma-separated; none by
+    # default. Logs are JSON lines on stderr; `access_log` writes one per request.
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
+    access_log: bool = True
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list | tuple):
+            for origin in value:
+                if not isinstance(origin, str) or not _ORIGIN.fullmatch(origin):
+                    raise ValueError(
+                        f"SESSION_API_CORS_ORIGINS: {origin!r} is not an origin "
+                        "like https://app.example.com (scheme, host, optional port)"
+                    )
+        return value
 
     @field_validator("smtp_host", "smtp_username", "smtp_password", mode="before")
     @classmethod
