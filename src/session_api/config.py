@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
     access_log: bool = True
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # The worker touches this file after every pass that reached the database (a health check
+    # reads its age); unset, it writes none.
+    worker_heartbeat_file: Path | None = None
 
     @field_validator("cors_origins", mode="before")
     @classmethod
