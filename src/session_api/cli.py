@@ -126,7 +126,13 @@ def _parser() -> argparse.ArgumentParser:
     serve_parser = commands.add_parser("serve", help="run the HTTP API")
     serve_parser.add_argument("--host", default="127.0.0.1")
     serve_parser.add_argument("--port", type=int, default=8000)
-    serve_parser.add_argument("--workers", type=int, default=1)
+    serve_parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes; /metrics counts per process, so where metrics are scraped run one "
+        "per container (the image does) and scale by containers",
+    )
     serve_parser.set_defaults(run=serve)
 
     worker_parser = commands.add_parser("worker", help="deliver e-mail and webhooks")

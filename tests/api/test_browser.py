@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
 import shutil
-import socket
 import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,7 +19,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.scheduling_support import always_open_coachee, booked
-from tests.support import JWT_SECRET, Factory, token
+from tests.servers import free_port, running_server
+from tests.support import Factory, auth, token
 
 pytestmark = pytest.mark.slow
 
@@ -53,12 +50,6 @@ run().then(
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _chromium() -> str:
     for name in ("chromium", "chromium-browser", "google-chrome"):
         if found := shutil.which(name):
@@ -78,34 +69,15 @@ class LiveApi:
 @pytest.fixture
 def live_api(database_url: str, tmp_path: Path) -> Iterator[LiveApi]:
     """The real server, with CORS for one loopback origin; its stderr goes to a file."""
-    port, allowed = _free_port(), f"http://127.0.0.1:{_free_port()}"
-    env = {
-        **os.environ,
-        "SESSION_API_DATABASE_URL": database_url,
-        "SESSION_API_JWT_SECRET": JWT_SECRET,
-        "SESSION_API_CORS_ORIGINS": allowed,
-    }
+    allowed = f"http://127.0.0.1:{free_port()}"
     log = tmp_path / "serve.log"
-    command = [str(Path(sys.executable).with_name("session-api")), "serve", "--port", str(port)]
-    with log.open("wb") as stderr:
-        process = subprocess.Popen(  # noqa: S603 - our own command line
-            command, env=env, stdout=subprocess.DEVNULL, stderr=stderr
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        with httpx.Client(base_url=url) as probe:
-            for _ in range(150):
-                try:
-                    if probe.get("/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.1)
-            else:
-                pytest.fail(f"the server did not start: {log.read_text()}")
+    with (
+        log.open("wb") as stderr,
+        running_server(
+            database_url, env={"SESSION_API_CORS_ORIGINS": allowed}, stderr=stderr
+        ) as url,
+    ):
         yield LiveApi(url=url, allowed_origin=allowed, log=log)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 class _Page(BaseHTTPRequestHandler):
@@ -169,20 +141,23 @@ def _open_in_chromium(url: str, profile: Path) -> dict[str, Any]:
     return result
 
 
-async def test_a_page_on_an_allowed_origin_reads_and_changes_a_session(
-    live_api: LiveApi,
-    page_server: Any,
-    factory: Factory,
-    engine: AsyncEngine,
-    client: httpx.AsyncClient,
-    tmp_path: Path,
-) -> None:
+@pytest.fixture
+async def page(
+    live_api: LiveApi, factory: Factory, engine: AsyncEngine, client: httpx.AsyncClient
+) -> tuple[str, str]:
+    """A booked session, and the page that reads and cancels it through the live API."""
     coachee = await always_open_coachee(factory, engine)
     session = await booked(client, coachee, "2031-03-04T10:00:00+00:00")
-    page = PAGE % {"api": live_api.url, "token": token("admin"), "session": session["id"]}
+    html_page = PAGE % {"api": live_api.url, "token": token("admin"), "session": session["id"]}
+    return str(session["id"]), html_page
+
+
+async def test_a_page_on_an_allowed_origin_reads_and_changes_a_session(
+    live_api: LiveApi, page_server: Any, page: tuple[str, str], tmp_path: Path
+) -> None:
     allowed_port = int(live_api.allowed_origin.rsplit(":", 1)[1])
 
-    allowed = _open_in_chromium(page_server(allowed_port, page), tmp_path / "profile-a")
+    allowed = _open_in_chromium(page_server(allowed_port, page[1]), tmp_path / "profile")
     assert allowed["status"] == 200, allowed
     assert allowed["label"] == "Session 1 of 2"
     assert allowed["etag"] == '"v1"'
@@ -199,20 +174,9 @@ async def test_a_page_on_an_allowed_origin_reads_and_changes_a_session(
 
 
 async def test_a_page_on_another_origin_is_refused_by_the_browser(
-    live_api: LiveApi,
-    page_server: Any,
-    factory: Factory,
-    engine: AsyncEngine,
-    client: httpx.AsyncClient,
-    tmp_path: Path,
+    page_server: Any, page: tuple[str, str], client: httpx.AsyncClient, tmp_path: Path
 ) -> None:
-    coachee = await always_open_coachee(factory, engine)
-    session = await booked(client, coachee, "2031-03-04T10:00:00+00:00")
-    page = PAGE % {"api": live_api.url, "token": token("admin"), "session": session["id"]}
-
-    refused = _open_in_chromium(page_server(_free_port(), page), tmp_path / "profile-b")
+    refused = _open_in_chromium(page_server(free_port(), page[1]), tmp_path / "profile")
     assert refused == {"refused": "TypeError: Failed to fetch"}
-    unchanged = await client.get(
-        f"/v1/sessions/{session['id']}", headers={"Authorization": f"Bearer {token('admin')}"}
-    )
+    unchanged = await client.get(f"/v1/sessions/{page[0]}", headers=auth())
     assert unchanged.json()["status"] == "scheduled"

@@ -3,60 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.scheduling_support import always_open_coachee
-from tests.support import JWT_SECRET, Factory, auth
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.servers import running_server
+from tests.support import Factory, auth
 
 
 @pytest.fixture
 def server(database_url: str) -> Iterator[str]:
     """`session-api serve --workers 2` on loopback, on the test database."""
-    port = _free_port()
-    env = {
-        **os.environ,
-        "SESSION_API_DATABASE_URL": database_url,
-        "SESSION_API_JWT_SECRET": JWT_SECRET,
-    }
-    command = [str(Path(sys.executable).with_name("session-api")), "serve", "--port", str(port)]
-    process = subprocess.Popen(  # noqa: S603 - our own command line
-        [*command, "--workers", "2"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        with httpx.Client(base_url=url) as probe:
-            for _ in range(150):
-                try:
-                    if probe.get("/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.1)
-            else:
-                pytest.fail("the server did not start")
+    with running_server(database_url, "--workers", "2") as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 async def test_two_worker_processes_admit_exactly_the_free_places(
