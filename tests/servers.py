@@ -34,11 +34,14 @@ class LiveServer:
 
     url: str
     pid: int
+    # Everything the server has written to stderr so far, a line an item.
+    log: list[str]
 
 
-def _forward_lines(stream: IO[str], lines: queue.Queue[str | None]) -> None:
+def _forward_lines(stream: IO[str], lines: queue.Queue[str | None], log: list[str]) -> None:
     # Reads to the end, so a chatty server never blocks on a full pipe.
     for line in stream:
+        log.append(line)
         lines.put(line)
     lines.put(None)
 
@@ -66,10 +69,11 @@ def serving(
     )
     assert process.stderr is not None
     lines: queue.Queue[str | None] = queue.Queue()
-    reader = threading.Thread(target=_forward_lines, args=(process.stderr, lines), daemon=True)
+    log: list[str] = []
+    reader = threading.Thread(target=_forward_lines, args=(process.stderr, lines, log), daemon=True)
     reader.start()
     try:
-        yield LiveServer(url=_wait_until_ready(process, lines), pid=process.pid)
+        yield LiveServer(url=_wait_until_ready(process, lines), pid=process.pid, log=log)
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -106,13 +110,16 @@ def _wait_until_ready(process: subprocess.Popen[str], lines: queue.Queue[str | N
 
 
 @contextmanager
-def live_server(database_url: str, *, workers: int = 1) -> Iterator[LiveServer]:
+def live_server(
+    database_url: str, *, workers: int = 1, env: Mapping[str, str] | None = None
+) -> Iterator[LiveServer]:
     """This checkout's `session-api serve` on the test database until the block ends."""
-    env = {
+    environment = {
         **os.environ,
         "SESSION_API_DATABASE_URL": database_url,
         "SESSION_API_JWT_SECRET": JWT_SECRET,
+        **(env or {}),
     }
     executable = Path(sys.executable).with_name("session-api")
-    with serving(executable, env=env, arguments=["--workers", str(workers)]) as server:
+    with serving(executable, env=environment, arguments=["--workers", str(workers)]) as server:
         yield server

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import re
 import sys
 from collections.abc import Sequence
@@ -19,6 +18,7 @@ from session_api.auth import Role, issue_token
 from session_api.config import MIN_SECRET_BYTES, Settings
 from session_api.db import migrations
 from session_api.db.engine import build_engine
+from session_api.logs import configure_logging, logging_config
 from session_api.main import create_app
 from session_api.server import NoDelayH11Protocol
 from session_api.services import relay
@@ -68,6 +68,7 @@ def serve(args: argparse.Namespace) -> None:
         migrations.upgrade(settings.database_url)
     elif (pending := asyncio.run(_pending_revision(settings))) is not None:
         sys.exit(f"session-api: refusing to start: {pending}; run 'session-api migrate' first")
+    configure_logging(settings.log_level)
     uvicorn.run(
         "session_api.main:create_app",
         factory=True,
@@ -79,6 +80,9 @@ def serve(args: argparse.Namespace) -> None:
         # A worker that takes longer than uvicorn's 5 s to import and start on a busy host is
         # killed and respawned, forever; give it time.
         timeout_worker_healthcheck=WORKER_START_SECONDS,
+        # Every process logs JSON lines; the app writes the access line (with the request id).
+        log_config=logging_config(settings.log_level),
+        access_log=False,
     )
 
 
@@ -89,7 +93,7 @@ def worker(args: argparse.Namespace) -> None:
         migrations.upgrade(settings.database_url)
     elif (pending := asyncio.run(_pending_revision(settings))) is not None:
         sys.exit(f"session-api: refusing to start: {pending}; run 'session-api migrate' first")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    configure_logging(settings.log_level)
     report = asyncio.run(relay.run_from_settings(settings, once=args.once))
     if report is not None:
         print(f"session-api: {report}")  # noqa: T201
@@ -132,7 +136,13 @@ def _parser() -> argparse.ArgumentParser:
     serve_parser = commands.add_parser("serve", help="run the HTTP API")
     serve_parser.add_argument("--host", default="127.0.0.1")
     serve_parser.add_argument("--port", type=int, default=8000)
-    serve_parser.add_argument("--workers", type=int, default=1)
+    serve_parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes; /metrics counts per process, so where metrics are scraped run one "
+        "per container (the image does) and scale by containers",
+    )
     serve_parser.set_defaults(run=serve)
 
     worker_parser = commands.add_parser("worker", help="deliver e-mail and webhooks")

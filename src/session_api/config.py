@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./session-api.sqlite3"
 MIN_SECRET_BYTES = 32
+# A browser origin: scheme, host and optional port; no path, no wildcard.
+_ORIGIN = re.compile(r"https?://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?")
 
 
 class Settings(BaseSettings):
@@ -53,6 +56,29 @@ class Settings(BaseSettings):
     # Well below half of the shortest lead time (1 hour): a reminder is never late enough
     # to be skipped because of the interval alone.
     reminder_interval_seconds: float = Field(default=60, gt=0, le=900)
+
+    # Integrators: browser origins allowed to call the API (CORS), comma-separated; none by
+    # default. Logs are JSON lines on stderr; `access_log` writes one per request.
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
+    access_log: bool = True
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # The worker touches this file after every pass that reached the database (a health check
+    # reads its age); unset, it writes none.
+    worker_heartbeat_file: Path | None = None
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list | tuple):
+            for origin in value:
+                if not isinstance(origin, str) or not _ORIGIN.fullmatch(origin):
+                    raise ValueError(
+                        f"SESSION_API_CORS_ORIGINS: {origin!r} is not an origin "
+                        "like https://app.example.com (scheme, host, optional port)"
+                    )
+        return value
 
     @field_validator("smtp_host", "smtp_username", "smtp_password", mode="before")
     @classmethod

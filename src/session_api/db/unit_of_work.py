@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from types import TracebackType
 from typing import Self
 
@@ -22,6 +23,8 @@ from session_api.db.repositories.sessions import BookingRepository, SessionRepos
 from session_api.db.repositories.views import ViewRepository
 from session_api.db.repositories.webhooks import WebhookRepository
 from session_api.errors import ServiceUnavailable
+
+log = logging.getLogger("session_api.db")
 
 
 class UnitOfWork:
@@ -51,6 +54,7 @@ class UnitOfWork:
         try:
             connection = await self._engine.connect()
         except (OSError, DBAPIError) as error:
+            log.warning("database unreachable: %s: %s", type(error).__name__, error)
             raise ServiceUnavailable(
                 "The database cannot be reached; retry in a moment."
             ) from error

@@ -210,6 +210,9 @@ async def run_worker(ctx: Context, settings: Settings, *, stop: asyncio.Event) -
             # A database or network outage must not end the worker; the next pass retries.
             log.exception("relay pass failed")
             report = RelayReport()
+        else:
+            if settings.worker_heartbeat_file is not None:
+                settings.worker_heartbeat_file.touch()
         if not report.idle:
             log.info("relay: %s", report)
             continue

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
 
+from session_api.api.created import created, locate
 from session_api.api.deps import ContextDep, OptionalPrincipalDep, PrincipalDep
 from session_api.api.problems import problems
 from session_api.api.schemas.calendars import CalendarKey
@@ -83,12 +84,14 @@ async def get_coach_calendar(
 @router.post(
     "/v1/coaches/{coach_id}/calendar-key",
     status_code=status.HTTP_201_CREATED,
-    responses=problems(403, 404),
+    responses={**problems(403, 404), **created()},
 )
 async def create_calendar_key(
-    coach_id: str, ctx: ContextDep, principal: PrincipalDep
+    coach_id: str, ctx: ContextDep, principal: PrincipalDep, response: Response
 ) -> CalendarKey:
     """A new key for the coach's calendar URL (the coach or admins); the old URL stops working."""
     coach = access.parse_id("coach", coach_id)
     key = await calendars.new_calendar_key(ctx, principal, coach)
-    return CalendarKey.for_coach(coach, key)
+    calendar_key = CalendarKey.for_coach(coach, key)
+    locate(response, calendar_key.url)
+    return calendar_key

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 
+from session_api.api.created import created, locate
 from session_api.api.deps import ContextDep, PrincipalDep
 from session_api.api.paging import BY_ID, Cursor, Limit, page_by_id
 from session_api.api.problems import problems
@@ -17,12 +18,13 @@ from session_api.services import access, allowance, catalog
 router = APIRouter(prefix="/v1/coachees", tags=["coachees"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=problems(403))
+@router.post("", status_code=status.HTTP_201_CREATED, responses={**problems(403), **created()})
 async def create_coachee(
-    body: CoacheeCreate, ctx: ContextDep, principal: PrincipalDep
+    body: CoacheeCreate, ctx: ContextDep, principal: PrincipalDep, response: Response
 ) -> CoacheeRead:
     """Enrol a coachee in a program with a coach (admins)."""
     coachee = await catalog.create_coachee(ctx, principal, body.model_dump())
+    locate(response, f"/v1/coachees/{coachee.id}")
     return CoacheeRead.model_validate(coachee)
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Response, status
 
+from session_api.api.created import created, locate
 from session_api.api.deps import ContextDep, PrincipalDep
 from session_api.api.paging import BY_ID, Cursor, Limit, page_by_id
 from session_api.api.problems import problems
@@ -14,10 +15,13 @@ from session_api.services import access, catalog
 router = APIRouter(prefix="/v1/coaches", tags=["coaches"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=problems(403))
-async def create_coach(body: CoachCreate, ctx: ContextDep, principal: PrincipalDep) -> CoachRead:
+@router.post("", status_code=status.HTTP_201_CREATED, responses={**problems(403), **created()})
+async def create_coach(
+    body: CoachCreate, ctx: ContextDep, principal: PrincipalDep, response: Response
+) -> CoachRead:
     """Create a coach (admins)."""
     coach = await catalog.create_coach(ctx, principal, body.model_dump())
+    locate(response, f"/v1/coaches/{coach.id}")
     return CoachRead.model_validate(coach)
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
+from session_api.api.created import created, locate
 from session_api.api.deps import ContextDep, PrincipalDep, SettingsDep
 from session_api.api.paging import BY_ID, BY_POSITION, Cursor, Limit, page_by_id
 from session_api.api.problems import problems
@@ -66,9 +67,17 @@ async def list_events(
     return EventPage(items=items, next_cursor=BY_POSITION.encode(position))
 
 
-@router.post("/v1/webhooks", status_code=status.HTTP_201_CREATED, responses=problems(403))
+@router.post(
+    "/v1/webhooks",
+    status_code=status.HTTP_201_CREATED,
+    responses={**problems(403), **created()},
+)
 async def create_webhook(
-    body: WebhookCreate, ctx: ContextDep, principal: PrincipalDep, settings: SettingsDep
+    body: WebhookCreate,
+    ctx: ContextDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    response: Response,
 ) -> WebhookCreated:
     """Subscribe a URL to events (admins); the answer carries the signing secret, once.
 
@@ -90,6 +99,7 @@ async def create_webhook(
         event_types=body.event_types,
         allow_private_targets=settings.webhook_allow_private_targets,
     )
+    locate(response, f"/v1/webhooks/{row.id}")
     return WebhookCreated.model_validate(row)
 
 

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Header, Response, status
 from fastapi.responses import JSONResponse
 
+from session_api.api.created import created, locate
 from session_api.api.deps import ContextDep, PrincipalDep
 from session_api.api.problems import problems
 from session_api.api.schemas.common import ItemList
@@ -49,7 +50,7 @@ def _answer(row: NumberedSession, response: Response) -> SessionRead:
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    responses={**problems(403, 404, 409), 201: {"headers": _ETAG_HEADER}},
+    responses={**problems(403, 404, 409), **created(**_ETAG_HEADER)},
 )
 async def create_session(
     body: SessionCreate, ctx: ContextDep, principal: PrincipalDep, response: Response
@@ -73,7 +74,7 @@ async def create_session(
             note=body.note,
         ),
     )
-    response.headers["Location"] = f"/v1/sessions/{row.id}"
+    locate(response, f"/v1/sessions/{row.id}")
     return _answer(row, response)
 
 
@@ -83,7 +84,11 @@ async def create_session(
     response_model=None,
     responses={
         **problems(403, 404, 409),
-        201: {"model": ItemList[SessionRead], "description": "Every session was booked."},
+        201: {
+            "model": ItemList[SessionRead],
+            "description": "Every session was booked; `Location` names the first.",
+            **created()[201],
+        },
         200: {"model": BatchPlan, "description": "The dry-run plan; nothing was written."},
     },
 )
@@ -125,10 +130,14 @@ async def create_session_batch(
             occurrences=[OccurrenceRead.model_validate(vars(o)) for o in result.occurrences],
         )
         return JSONResponse(dry_plan.model_dump(mode="json"), status_code=200)
-    created: ItemList[SessionRead] = ItemList(
+    booked: ItemList[SessionRead] = ItemList(
         items=[SessionRead.from_row(row) for row in result.created]
     )
-    return JSONResponse(created.model_dump(mode="json"), status_code=201)
+    return JSONResponse(
+        booked.model_dump(mode="json"),
+        status_code=201,
+        headers={"Location": f"/v1/sessions/{result.created[0].id}"},
+    )
 
 
 @router.get("/{session_id}", responses={**problems(404), 200: {"headers": _ETAG_HEADER}})
