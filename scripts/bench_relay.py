@@ -29,8 +29,8 @@ from session_api.config import Settings
 from session_api.db import migrations
 from session_api.db.engine import build_engine
 from session_api.db.models import coachees, coaches, deliveries, events, programs, sessions
-from session_api.notify.worker import RelayReport, dispatch_events, relay_once
 from session_api.services.context import Context
+from session_api.services.relay import RelayReport, dispatch_events, relay_once
 
 POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)

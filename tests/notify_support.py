@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -144,6 +145,17 @@ class WebhookReceiver:
             writer.close()
             with contextlib.suppress(ConnectionError):
                 await writer.wait_closed()
+
+
+@contextlib.asynccontextmanager
+async def running_receiver() -> AsyncIterator[WebhookReceiver]:
+    """A receiver listening for the length of the block."""
+    endpoint = WebhookReceiver()
+    await endpoint.start()
+    try:
+        yield endpoint
+    finally:
+        await endpoint.stop()
 
 
 async def delivery_rows(engine: AsyncEngine) -> list[Any]:

@@ -2,38 +2,34 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import httpx
-from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from session_api.db.models import coaches
 from tests.support import Factory, auth
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 async def open_all_week(
-    engine: AsyncEngine, coach_id: str, start: str = "06:00", end: str = "22:00"
+    factory: Factory, coach_id: str, start: str = "06:00", end: str = "22:00"
 ) -> None:
     """Make the coach available every day between `start` and `end` (their time zone)."""
     weekly = [{"weekday": day, "start": start, "end": end} for day in WEEKDAYS]
-    async with engine.begin() as connection:
-        await connection.execute(
-            update(coaches)
-            .where(coaches.c.id == uuid.UUID(coach_id))
-            .values(availability={"weekly": weekly, "overrides": []})
-        )
+    response = await factory.client.put(
+        f"/v1/coaches/{coach_id}/availability",
+        json={"weekly": weekly, "overrides": []},
+        headers=auth(),
+    )
+    assert response.status_code == 200, response.text
 
 
 async def always_open_coachee(
-    factory: Factory, engine: AsyncEngine, *, timezone: str = "UTC", sessions_per_month: int = 2
+    factory: Factory, *, timezone: str = "UTC", sessions_per_month: int = 2
 ) -> dict[str, Any]:
     """A coachee (with `coach`) whose coach, in the same zone, is available all day, every day."""
     coach = await factory.coach(timezone=timezone)
-    await open_all_week(engine, coach["id"], start="00:00", end="24:00")
+    await open_all_week(factory, coach["id"], start="00:00", end="24:00")
     program = await factory.program(sessions_per_month=sessions_per_month)
     coachee = await factory.coachee(coach=coach, program=program, timezone=timezone)
     return {**coachee, "coach": coach}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -110,5 +111,25 @@ def counting_statements(engine: AsyncEngine) -> Iterator[list[str]]:
     event.listen(engine.sync_engine, "before_cursor_execute", record)
     try:
         yield statements
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
+@contextmanager
+def statement_sent(engine: AsyncEngine, prefix: str) -> Iterator[asyncio.Event]:
+    """An event that is set once the engine sends a statement starting with `prefix`.
+
+    Awaiting it shows that a concurrent transaction has reached the database, not merely
+    that it was scheduled, without sleeping and hoping.
+    """
+    sent = asyncio.Event()
+
+    def record(*args: Any) -> None:
+        if args[2].startswith(prefix):
+            sent.set()
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield sent
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", record)

@@ -16,6 +16,8 @@ from session_api.config import Settings
 from session_api.errors import Forbidden, Unauthorized
 
 MAX_SUBJECT_LENGTH = 90
+# 9999-12-31T23:59:59Z: an `exp` beyond it is no time a token could mean.
+LATEST_EXP = 253_402_300_799.0
 
 
 class Role(StrEnum):
@@ -63,6 +65,7 @@ class TokenVerifier:
     CACHE_SIZE = 4096
 
     def __init__(self, settings: Settings) -> None:
+        settings.refuse_without_token_key()
         self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
         self._algorithms = list(settings.jwt_algorithms)
         if settings.jwt_public_key is not None:
@@ -93,11 +96,23 @@ class TokenVerifier:
             )
         except jwt.PyJWTError as error:
             raise Unauthorized(f"The bearer token is not valid: {error}.") from None
+        expires = _remember_until(claims["exp"])
         principal = principal_from_claims(claims)
-        self._verified[token] = (principal, float(claims["exp"]))
+        self._verified[token] = (principal, expires)
         if len(self._verified) > self.CACHE_SIZE:
             self._verified.popitem(last=False)
         return principal
+
+
+def _remember_until(exp: object) -> float:
+    """The token's `exp` as a timestamp; PyJWT accepts any integer, this only real times."""
+    try:
+        expires = float(exp)  # type: ignore[arg-type]
+    except (OverflowError, TypeError, ValueError):
+        expires = float("inf")
+    if not expires <= LATEST_EXP:
+        raise Unauthorized("The token's exp is not a time.")
+    return expires
 
 
 def principal_from_claims(claims: dict[str, Any]) -> Principal:

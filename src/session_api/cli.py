@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import re
 import sys
 from collections.abc import Sequence
@@ -19,21 +18,29 @@ from session_api.auth import Role, issue_token
 from session_api.config import MIN_SECRET_BYTES, Settings
 from session_api.db import migrations
 from session_api.db.engine import build_engine
+from session_api.logs import configure_logging, logging_config
 from session_api.main import create_app
-from session_api.notify import worker as relay
+from session_api.services import relay
 
+WORKER_START_SECONDS = 60
 _TTL = re.compile(r"^(\d+)([smhd]?)$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
-def _settings() -> Settings:
+def _settings(*, tokens: bool = False) -> Settings:
+    """The configuration; `tokens` when the command verifies or signs tokens."""
     try:
-        return Settings()
+        settings = Settings()
+        if tokens:
+            settings.refuse_without_token_key()
     except ValidationError as error:
         messages = "; ".join(
             str(item["msg"]).removeprefix("Value error, ") for item in error.errors()
         )
         sys.exit(f"session-api: configuration refused: {messages}")
+    except ValueError as error:
+        sys.exit(f"session-api: configuration refused: {error}")
+    return settings
 
 
 def _ttl(text: str) -> timedelta:
@@ -55,17 +62,24 @@ async def _pending_revision(settings: Settings) -> str | None:
 
 def serve(args: argparse.Namespace) -> None:
     """Run the API; the embedded SQLite file is migrated, PostgreSQL must already be."""
-    settings = _settings()
+    settings = _settings(tokens=True)
     if settings.is_sqlite:
         migrations.upgrade(settings.database_url)
     elif (pending := asyncio.run(_pending_revision(settings))) is not None:
         sys.exit(f"session-api: refusing to start: {pending}; run 'session-api migrate' first")
+    configure_logging(settings.log_level)
     server.run(
         "session_api.main:create_app",
         factory=True,
         host=args.host,
         port=args.port,
         workers=args.workers,
+        # A worker that takes longer than uvicorn's 5 s to import and start on a busy host is
+        # killed and respawned, forever; give it time.
+        timeout_worker_healthcheck=WORKER_START_SECONDS,
+        # Every process logs JSON lines; the app writes the access line (with the request id).
+        log_config=logging_config(settings.log_level),
+        access_log=False,
     )
 
 
@@ -76,7 +90,7 @@ def worker(args: argparse.Namespace) -> None:
         migrations.upgrade(settings.database_url)
     elif (pending := asyncio.run(_pending_revision(settings))) is not None:
         sys.exit(f"session-api: refusing to start: {pending}; run 'session-api migrate' first")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    configure_logging(settings.log_level)
     report = asyncio.run(relay.run_from_settings(settings, once=args.once))
     if report is not None:
         print(f"session-api: {report}")  # noqa: T201
@@ -91,7 +105,7 @@ def migrate(_args: argparse.Namespace) -> None:
 
 def token(args: argparse.Namespace) -> None:
     """Print a signed JWT for a role (a coach's or coachee's `--sub` is their id)."""
-    settings = _settings()
+    settings = _settings(tokens=True)
     role = Role(args.role)
     if role is not Role.ADMIN and args.sub is None:
         sys.exit(f"session-api: a {role} token needs --sub with the {role}'s id")
@@ -119,7 +133,13 @@ def _parser() -> argparse.ArgumentParser:
     serve_parser = commands.add_parser("serve", help="run the HTTP API")
     serve_parser.add_argument("--host", default="127.0.0.1")
     serve_parser.add_argument("--port", type=int, default=8000)
-    serve_parser.add_argument("--workers", type=int, default=1)
+    serve_parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes; /metrics counts per process, so where metrics are scraped run one "
+        "per container (the image does) and scale by containers",
+    )
     serve_parser.set_defaults(run=serve)
 
     worker_parser = commands.add_parser("worker", help="deliver e-mail and webhooks")

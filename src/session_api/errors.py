@@ -42,6 +42,24 @@ class IdempotencyKeyReused(DomainError):
     title = "The idempotency key was used with another request"
 
 
+class IdempotencyKeyInUse(DomainError):
+    status = 409
+    code = "idempotency_key_in_use"
+    title = "A request with this idempotency key is still running"
+
+
+class MethodNotAllowed(DomainError):
+    status = 405
+    code = "method_not_allowed"
+    title = "Method not allowed"
+
+
+class PayloadTooLarge(DomainError):
+    status = 413
+    code = "payload_too_large"
+    title = "The request body is too large"
+
+
 class Unauthorized(DomainError):
     status = 401
     code = "unauthorized"
@@ -58,6 +76,14 @@ class NotFound(DomainError):
     status = 404
     code = "not_found"
     title = "Not found"
+
+
+class NoMonthWithRoom(DomainError):
+    """The coachee exists, but no month of their program has room left (`default-slot`)."""
+
+    status = 404
+    code = "no_month_with_room"
+    title = "No month has room"
 
 
 class MonthlyLimitReached(DomainError):
@@ -107,9 +133,13 @@ ALL_ERRORS: tuple[type[DomainError], ...] = (
     InThePast,
     OutsideProgram,
     IdempotencyKeyReused,
+    IdempotencyKeyInUse,
+    MethodNotAllowed,
+    PayloadTooLarge,
     Unauthorized,
     Forbidden,
     NotFound,
+    NoMonthWithRoom,
     MonthlyLimitReached,
     TimeConflict,
     OutsideAvailability,

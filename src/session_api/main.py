@@ -7,13 +7,18 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
+from starlette.middleware.cors import CORSMiddleware
 
 from session_api.api import metrics
+from session_api.api.deps import refuse_unknown_query
+from session_api.api.docs import install_offline_docs
+from session_api.api.guard import RequestGuardMiddleware
 from session_api.api.idempotency import IdempotencyMiddleware, with_idempotency_key
 from session_api.api.problems import as_problem_media_type, install_problem_handlers
+from session_api.api.request_log import RequestLogMiddleware
 from session_api.api.routes import (
     availability,
     calendars,
@@ -22,6 +27,7 @@ from session_api.api.routes import (
     health,
     notifications,
     programs,
+    reports,
     sessions,
     views,
 )
@@ -39,6 +45,10 @@ Schedules coaching sessions between coaches and coachees, within each coachee's 
 * Paged lists answer `{items, next_cursor}`; pass `next_cursor` back as `cursor`.
 * A malformed id in a path answers 404, like an unknown one; another tenant's resource is 404 too.
 """
+
+# Browsers send bearer tokens, not cookies, so credentials stay off.
+CORS_REQUEST_HEADERS = ("Authorization", "Content-Type", "Idempotency-Key", "If-Match")
+CORS_EXPOSED_HEADERS = ("ETag", "Location", "Retry-After", "Idempotent-Replayed", "X-Request-ID")
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -66,11 +76,17 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
+        dependencies=[Depends(refuse_unknown_query)],
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
     app.state.settings = settings
     app.state.token_verifier = TokenVerifier(settings)
     install_problem_handlers(app)
+    # Outermost last: metrics see every answer; the guard runs before idempotency reads a body.
     app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(RequestGuardMiddleware)
     app.state.metrics = metrics.Metrics()
     app.add_middleware(metrics.MetricsMiddleware, metrics=app.state.metrics)
     app.include_router(metrics.router)
@@ -84,8 +100,25 @@ def create_app(
         views,
         calendars,
         notifications,
+        reports,
     ):
         app.include_router(module.router)
+
+    # --- integrators: browsers, request ids and logs, offline docs ------------------------
+    # Added last, so outermost: a preflight is answered before routing (no 405), and every
+    # answer, refusals included, carries CORS headers and the request id.
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=list(CORS_REQUEST_HEADERS),
+            expose_headers=list(CORS_EXPOSED_HEADERS),
+            max_age=600,
+        )
+    app.add_middleware(RequestLogMiddleware, access_log=settings.access_log)
+    install_offline_docs(app)
+    # --- end integrators -----------------------------------------------------------------
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -26,8 +26,11 @@ class NoDelayHttpToolsProtocol(HttpToolsProtocol):
         super().connection_made(transport)
 
 
-def run(app: Any, *, host: str, port: int, workers: int = 1, factory: bool = False) -> None:
-    """Serve an ASGI app (or an import string) with the settings every server here uses."""
+def run(
+    app: Any, *, host: str, port: int, workers: int = 1, factory: bool = False, **options: Any
+) -> None:
+    """Serve an ASGI app (or an import string) on the parser and loop every server here uses;
+    `options` are further uvicorn settings (logging, timeouts)."""
     uvicorn.run(
         app,
         factory=factory,
@@ -37,4 +40,5 @@ def run(app: Any, *, host: str, port: int, workers: int = 1, factory: bool = Fal
         proxy_headers=False,
         loop="uvloop",
         http=NoDelayHttpToolsProtocol,
+        **options,
     )

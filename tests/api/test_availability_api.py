@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from session_api.api.schemas.availability import Weekday
 from session_api.db.models import sessions
 from session_api.domain.availability import WEEKDAYS, availability_from_json, fits
 from session_api.domain.months import month_of
@@ -101,8 +100,31 @@ async def insert_session(
 MONDAY_MORNING = {"weekly": [{"weekday": "monday", "start": "09:00", "end": "11:00"}]}
 
 
-def test_api_weekdays_are_the_domains() -> None:
-    assert tuple(Weekday) == WEEKDAYS
+async def test_each_weekday_name_means_that_day_of_the_week(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    coach = await factory.coach(timezone="UTC")
+    names = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+    # One window per day, an hour later each day, so every slot tells which name it came from.
+    weekly = [
+        {"weekday": name, "start": f"{hour:02d}:00", "end": f"{hour + 1:02d}:00"}
+        for hour, name in enumerate(names, start=1)
+    ]
+    await set_availability(client, coach, {"weekly": weekly, "overrides": []})
+
+    starts = await slot_starts(
+        client, coach, from_="2026-11-23", to="2026-11-29", duration_minutes=60
+    )
+
+    assert starts == [
+        "2026-11-23T01:00:00Z",  # a Monday
+        "2026-11-24T02:00:00Z",
+        "2026-11-25T03:00:00Z",
+        "2026-11-26T04:00:00Z",
+        "2026-11-27T05:00:00Z",
+        "2026-11-28T06:00:00Z",
+        "2026-11-29T07:00:00Z",  # a Sunday
+    ]
 
 
 # --- PUT / GET ---------------------------------------------------------------------------------

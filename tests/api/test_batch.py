@@ -13,9 +13,9 @@ from tests.support import Factory, as_coachee, auth, counting_statements
 
 
 @pytest.fixture
-async def coachee(factory: Factory, engine: AsyncEngine) -> dict[str, Any]:
+async def coachee(factory: Factory) -> dict[str, Any]:
     """Two sessions a month, in New York, with a coach available all day."""
-    return await always_open_coachee(factory, engine, timezone="America/New_York")
+    return await always_open_coachee(factory, timezone="America/New_York")
 
 
 def _weekly(coachee: dict[str, Any], first: str, count: int, **fields: Any) -> dict[str, Any]:
@@ -40,7 +40,7 @@ async def test_dry_run_shows_the_plan_and_writes_nothing(
         ("2026-12", None, False),
     ]
     assert plan["occurrences"][2]["code"] == "monthly_limit_reached"
-    assert "December 2026 is full" in plan["occurrences"][2]["detail"]
+    assert "already has 2 of 2 sessions in December 2026" in plan["occurrences"][2]["detail"]
     months = await client.get(f"/v1/coachees/{coachee['id']}/months", headers=auth())
     assert months.json()["items"][0]["used"] == 0
 
@@ -82,11 +82,9 @@ async def test_all_or_nothing(client: httpx.AsyncClient, coachee: dict[str, Any]
 
 
 async def test_recurrence_keeps_local_time_across_dst(
-    client: httpx.AsyncClient, factory: Factory, engine: AsyncEngine
+    client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    coachee = await always_open_coachee(
-        factory, engine, timezone="America/New_York", sessions_per_month=8
-    )
+    coachee = await always_open_coachee(factory, timezone="America/New_York", sessions_per_month=8)
     body = _weekly(coachee, "2027-03-07T10:00:00-05:00", 2, dry_run=True)
     plan = (await client.post("/v1/sessions/batch", json=body, headers=auth())).json()
     # 10:00 in New York is 15:00Z before the change on 2027-03-14 and 14:00Z after it.
@@ -135,7 +133,7 @@ async def test_batch_checks_conflicts_and_access(
 async def test_statements_do_not_grow_with_occurrences(
     client: httpx.AsyncClient, factory: Factory, engine: AsyncEngine
 ) -> None:
-    coachee = await always_open_coachee(factory, engine, sessions_per_month=31)
+    coachee = await always_open_coachee(factory, sessions_per_month=31)
     counts = []
     with counting_statements(engine) as statements:
         for first, occurrences in (("2026-12-01T10:00:00Z", 2), ("2027-06-01T10:00:00Z", 20)):

@@ -9,7 +9,6 @@ from typing import Any
 import httpx
 import pytest
 from icalendar import Calendar
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from session_api.notify.ics import uid_for
 from tests.scheduling_support import booked, open_all_week
@@ -17,10 +16,10 @@ from tests.support import Clock, Factory, as_coach, as_coachee, auth
 
 
 @pytest.fixture
-async def maia(factory: Factory, engine: AsyncEngine) -> dict[str, Any]:
+async def maia(factory: Factory) -> dict[str, Any]:
     """Maia, 4 sessions a month, with a coach available every day."""
     coach = await factory.coach(name="Ana Coach")
-    await open_all_week(engine, coach["id"])
+    await open_all_week(factory, coach["id"])
     program = await factory.program(sessions_per_month=4)
     coachee = await factory.coachee(coach=coach, program=program, name="Maia")
     coachee["coach"] = coach

@@ -9,7 +9,6 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from session_api.config import Settings
 from session_api.main import create_app
@@ -17,6 +16,9 @@ from tests.scheduling_support import always_open_coachee, book, booked, open_all
 from tests.support import Clock, Factory, auth
 
 ATTEMPTS = 20
+
+
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
@@ -30,9 +32,9 @@ async def second_app(settings: Settings, clock: Clock) -> AsyncIterator[httpx.As
 
 
 @pytest.fixture
-async def coachee(factory: Factory, engine: AsyncEngine) -> dict[str, Any]:
+async def coachee(factory: Factory) -> dict[str, Any]:
     """A coachee allowed 2 sessions a month, with a coach available all day."""
-    return await always_open_coachee(factory, engine)
+    return await always_open_coachee(factory)
 
 
 async def test_concurrent_schedules_fill_exactly_the_free_places(
@@ -93,10 +95,9 @@ async def test_concurrent_overlapping_bookings_admit_one(
     client: httpx.AsyncClient,
     second_app: httpx.AsyncClient,
     factory: Factory,
-    engine: AsyncEngine,
 ) -> None:
     coach = await factory.coach(timezone="UTC")
-    await open_all_week(engine, coach["id"], start="00:00", end="24:00")
+    await open_all_week(factory, coach["id"], start="00:00", end="24:00")
     program = await factory.program(sessions_per_month=31)
     coachees = [await factory.coachee(coach=coach, program=program) for _ in range(10)]
     clients = (client, second_app)

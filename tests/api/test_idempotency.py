@@ -6,17 +6,16 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.scheduling_support import open_all_week
 from tests.support import Factory, auth
 
 
 @pytest.fixture
-async def coachee(factory: Factory, engine: AsyncEngine) -> dict[str, Any]:
+async def coachee(factory: Factory) -> dict[str, Any]:
     """A coachee whose coach is available all week."""
     coach = await factory.coach()
-    await open_all_week(engine, coach["id"])
+    await open_all_week(factory, coach["id"])
     return await factory.coachee(coach=coach)
 
 

@@ -16,10 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from session_api.config import Settings
 from session_api.db.engine import SQLITE_BEGIN
 from session_api.db.models import deliveries, events
-from session_api.notify.worker import dispatch_events, relay_once
 from session_api.services.context import Context
+from session_api.services.relay import dispatch_events, relay_once
 from tests.scheduling_support import booked, open_all_week
-from tests.support import Factory, as_coach, as_coachee, auth
+from tests.support import Factory, as_coach, as_coachee, auth, statement_sent
 
 HOOK_URL = "https://hooks.example.com/session-api"
 
@@ -65,17 +65,16 @@ async def _feed(client: httpx.AsyncClient, **params: Any) -> dict[str, Any]:
 async def test_the_feed_pages_in_order_and_its_cursor_is_never_null(
     client: httpx.AsyncClient,
     factory: Factory,
-    engine: AsyncEngine,
     ctx: Context,
     relay_settings: Settings,
 ) -> None:
     empty = await _feed(client)
     assert empty["items"] == []
     assert empty["next_cursor"]
-    assert (await _feed(client, after=empty["next_cursor"]))["items"] == []
+    assert (await _feed(client, cursor=empty["next_cursor"]))["items"] == []
 
     coach = await factory.coach()
-    await open_all_week(engine, coach["id"])
+    await open_all_week(factory, coach["id"])
     coachee = await factory.coachee(
         coach=coach, program=await factory.program(sessions_per_month=9)
     )
@@ -87,9 +86,9 @@ async def test_the_feed_pages_in_order_and_its_cursor_is_never_null(
     await relay_once(ctx, relay_settings)
 
     first = await _feed(client, limit=2)
-    second = await _feed(client, limit=2, after=first["next_cursor"])
-    third = await _feed(client, limit=2, after=second["next_cursor"])
-    last = await _feed(client, limit=2, after=third["next_cursor"])
+    second = await _feed(client, limit=2, cursor=first["next_cursor"])
+    third = await _feed(client, limit=2, cursor=second["next_cursor"])
+    last = await _feed(client, limit=2, cursor=third["next_cursor"])
 
     items = first["items"] + second["items"] + third["items"]
     assert [_instant(item["data"]["starts_at"]) for item in items] == [_instant(s) for s in starts]
@@ -101,7 +100,7 @@ async def test_the_feed_pages_in_order_and_its_cursor_is_never_null(
 
     await booked(client, coachee, "2026-12-08T10:00:00+01:00")
     await relay_once(ctx, relay_settings)
-    newer = await _feed(client, after=last["next_cursor"])
+    newer = await _feed(client, cursor=last["next_cursor"])
     assert [_instant(item["data"]["starts_at"]) for item in newer["items"]] == [
         datetime(2026, 12, 8, 9, tzinfo=UTC)
     ]
@@ -119,7 +118,7 @@ async def test_an_event_that_commits_late_is_not_skipped_by_a_poller(
     await _insert_event(engine, id=base + 1, data={"n": 1})
     await relay_once(ctx, relay_settings)
 
-    later = await _feed(client, after=seen["next_cursor"])
+    later = await _feed(client, cursor=seen["next_cursor"])
 
     assert [item["data"]["n"] for item in seen["items"]] == [2]
     assert [item["data"]["n"] for item in later["items"]] == [1]
@@ -134,11 +133,12 @@ async def test_concurrent_transactions_reach_the_feed_in_commit_order(
             slow = await slow.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
         transaction = await slow.begin()
         await slow.execute(insert(events).values(**_month_event(n=1)))
-        second = asyncio.ensure_future(_insert_event(engine, **_month_event(n=2)))
+        with statement_sent(engine, "INSERT INTO events") as second_sent:
+            second = asyncio.ensure_future(_insert_event(engine, **_month_event(n=2)))
+            await asyncio.wait_for(second_sent.wait(), timeout=30)
         if engine.dialect.name == "sqlite":
-            # One writer at a time: the second insert waits, so ids follow commit order.
-            await asyncio.sleep(0.3)
-            assert not second.done()
+            # One writer at a time: the second insert, sent while the first transaction is
+            # open, waits for its commit, so ids follow commit order.
             await transaction.commit()
             await second
             expected_first, expected_later = [1, 2], []
@@ -154,10 +154,10 @@ async def test_concurrent_transactions_reach_the_feed_in_commit_order(
     await relay_once(ctx, relay_settings)
     if engine.dialect.name == "sqlite":
         seen = await _feed(client)
-        later = await _feed(client, after=seen["next_cursor"])
+        later = await _feed(client, cursor=seen["next_cursor"])
     else:
         seen = seen_before_commit
-        later = await _feed(client, after=seen["next_cursor"])
+        later = await _feed(client, cursor=seen["next_cursor"])
 
     assert [item["data"]["n"] for item in seen["items"]] == expected_first
     assert [item["data"]["n"] for item in later["items"]] == expected_later
@@ -208,7 +208,7 @@ async def test_only_admins_read_the_feed(client: httpx.AsyncClient, factory: Fac
 
 @pytest.mark.parametrize(
     "params",
-    [{"after": "not-a-cursor"}, {"after": "eyJpZCI6IngifQ"}, {"limit": 0}, {"limit": 201}],
+    [{"cursor": "not-a-cursor"}, {"cursor": "eyJpZCI6IngifQ"}, {"limit": 0}, {"limit": 201}],
 )
 async def test_a_bad_cursor_or_limit_is_refused(
     client: httpx.AsyncClient, params: dict[str, Any]

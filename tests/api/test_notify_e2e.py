@@ -14,18 +14,18 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from session_api.config import Settings
 from session_api.notify import signing
 from session_api.notify.ics import uid_for
-from session_api.notify.worker import dispatch_events, relay_once
 from session_api.services.context import Context
+from session_api.services.relay import dispatch_events, relay_once
 from tests.notify_support import (
     ReceivedMail,
     SmtpServer,
     WebhookReceiver,
     delivery_rows,
+    running_receiver,
 )
 from tests.scheduling_support import booked, open_all_week
 from tests.support import Clock, Factory, auth
@@ -54,12 +54,8 @@ def smtp_server() -> Iterator[SmtpServer]:
 @pytest.fixture
 async def receiver() -> AsyncIterator[WebhookReceiver]:
     """A real HTTP receiver on loopback."""
-    endpoint = WebhookReceiver()
-    await endpoint.start()
-    try:
+    async with running_receiver() as endpoint:
         yield endpoint
-    finally:
-        await endpoint.stop()
 
 
 @pytest.fixture
@@ -79,12 +75,12 @@ def smtp_settings(settings: Settings, smtp_server: SmtpServer, tmp_path: Path) -
 
 
 @pytest.fixture
-async def maia(factory: Factory, engine: AsyncEngine) -> dict[str, Any]:
+async def maia(factory: Factory) -> dict[str, Any]:
     """Maia in Berlin (2 sessions a month) with Ana, a coach in New York available all week."""
     coach = await factory.coach(
         name="Ana Coach", email="ana@coaching.example", timezone="America/New_York"
     )
-    await open_all_week(engine, coach["id"])
+    await open_all_week(factory, coach["id"])
     coachee = await factory.coachee(
         coach=coach, name="Maia", email="maia@learner.example", timezone="Europe/Berlin"
     )

@@ -8,12 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from session_api.cli import openapi_document
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 async def test_committed_document_matches_the_app(client: httpx.AsyncClient) -> None:
     committed = json.loads((ROOT / "openapi.json").read_text())
     served = (await client.get("/openapi.json")).json()

@@ -3,81 +3,50 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.scheduling_support import always_open_coachee
-from tests.support import JWT_SECRET, Factory, auth
+from tests.servers import live_server
+from tests.support import Factory, auth
 
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
 def server(database_url: str) -> Iterator[str]:
     """`session-api serve --workers 2` on loopback, on the test database."""
-    port = _free_port()
-    env = {
-        **os.environ,
-        "SESSION_API_DATABASE_URL": database_url,
-        "SESSION_API_JWT_SECRET": JWT_SECRET,
-    }
-    command = [str(Path(sys.executable).with_name("session-api")), "serve", "--port", str(port)]
-    process = subprocess.Popen(  # noqa: S603 - our own command line
-        [*command, "--workers", "2"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    with live_server(database_url, workers=2) as running:
+        yield running.url
+
+
+def _days_of_next_month(count: int) -> list[datetime]:
+    """10:00 UTC on the first `count` days of next month: ahead of the real clock the
+    server runs on, all in one month."""
+    first = (datetime.now(UTC).replace(day=1) + timedelta(days=32)).replace(
+        day=1, hour=10, minute=0, second=0, microsecond=0
     )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        # Two processes importing the app can take a while on a busy machine.
-        deadline = time.monotonic() + 60
-        with httpx.Client(base_url=url) as probe:
-            while True:
-                try:
-                    if probe.get("/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.1)
-                if time.monotonic() > deadline:
-                    pytest.fail("the server did not start within 60 s")
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    return [first + timedelta(days=n) for n in range(count)]
 
 
 async def test_two_worker_processes_admit_exactly_the_free_places(
-    server: str, factory: Factory, engine: AsyncEngine
+    server: str, factory: Factory
 ) -> None:
-    coachee = await always_open_coachee(factory, engine)
+    coachee = await always_open_coachee(factory)
     limits = httpx.Limits(max_connections=20)
     async with httpx.AsyncClient(base_url=server, limits=limits, timeout=30) as client:
         responses = await asyncio.gather(
             *(
                 client.post(
                     "/v1/sessions",
-                    json={
-                        "coachee_id": coachee["id"],
-                        "starts_at": f"2031-03-{n + 1:02d}T10:00:00+00:00",
-                    },
+                    json={"coachee_id": coachee["id"], "starts_at": starts_at.isoformat()},
                     headers=auth(),
                 )
-                for n in range(20)
+                for starts_at in _days_of_next_month(20)
             )
         )
     assert Counter(response.status_code for response in responses) == {201: 2, 409: 18}

@@ -15,7 +15,7 @@ async def test_months_and_default_slot_are_one_statement_each(
     client: httpx.AsyncClient, factory: Factory, engine: AsyncEngine, clock: Clock
 ) -> None:
     # 11:00 UTC on 30 November is already 1 December in Kiritimati (UTC+14).
-    coachee = await always_open_coachee(factory, engine, timezone="Pacific/Kiritimati")
+    coachee = await always_open_coachee(factory, timezone="Pacific/Kiritimati")
     stranger = await factory.coach()
     before = clock.instant
     clock.instant = datetime(2026, 11, 30, 11, tzinfo=UTC)

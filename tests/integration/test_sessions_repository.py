@@ -64,6 +64,9 @@ async def maia(app: FastAPI, client: Any) -> tuple[Context, dict[str, Any]]:
                     "month": month_of(starts_at, BERLIN),
                     "status": status,
                     "created_by": "admin:test",
+                    "note": None,
+                    "version": 1,
+                    "sequence": 0,
                     "created_at": now,
                     "updated_at": now,
                 }
@@ -148,8 +151,8 @@ async def test_lock_reads_every_fact_a_booking_needs(
         current = await uow.sessions.lock_for_change(data["ids"]["2026-12-10T10:00"])
     assert booking is not None
     assert current is not None
-    for row in (booking, current):
-        assert (row.coachee_name, row.sessions_per_month, row.coach_timezone) == (
+    for facts in (booking, current.booking):
+        assert (facts.coachee_name, facts.sessions_per_month, facts.coach_timezone) == (
             "Maia",
             2,
             "Europe/Berlin",

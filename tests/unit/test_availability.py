@@ -329,20 +329,38 @@ def override(day: date, *windows: tuple[time, time]) -> DateOverride:
     return DateOverride(day, tuple(Window(*w) for w in windows))
 
 
-def test_sound_availability_passes() -> None:
+def test_sound_availability_is_accepted_and_offers_every_window() -> None:
     validate_availability(SAMPLE)
+    christmas_eve = date(2026, 12, 24)
+    monday_hours = [
+        start.astimezone(BERLIN).hour for start in starts(slots_on(SAMPLE, BERLIN, MONDAY))
+    ]
+    assert monday_hours == [9, 10, 11, 13, 14, 15, 16]  # 09:00-12:00 and 13:00-17:30
+    assert starts(slots_on(SAMPLE, BERLIN, christmas_eve)) == [utc(12, 24, 9)]
+    assert slots_on(SAMPLE, BERLIN, christmas_eve + timedelta(days=1)) == []
+
+
+def test_no_availability_is_accepted_and_offers_nothing() -> None:
     validate_availability(Availability.empty())
+    assert slots_on(Availability.empty(), BERLIN, MONDAY) == []
 
 
-def test_touching_windows_are_fine() -> None:
-    validate_availability(weekly((0, time(9), time(10)), (0, time(10), time(11))))
-    validate_availability(
-        Availability((), (override(MONDAY, (time(10), time(11)), (time(9), time(10))),))
+def test_touching_windows_are_accepted_and_each_is_bookable() -> None:
+    weekly_touching = weekly((0, time(9), time(10)), (0, time(10), time(11)))
+    override_touching = Availability(
+        (), (override(MONDAY, (time(10), time(11)), (time(9), time(10))),)
     )
+    for av in (weekly_touching, override_touching):
+        validate_availability(av)
+        assert starts(slots_on(av, BERLIN, MONDAY)) == [utc(11, 16, 8), utc(11, 16, 9)]
 
 
-def test_the_same_hours_on_different_weekdays_are_fine() -> None:
-    validate_availability(weekly((0, time(9), time(10)), (1, time(9), time(10))))
+def test_the_same_hours_on_different_weekdays_are_accepted_for_each_day() -> None:
+    av = weekly((0, time(9), time(10)), (1, time(9), time(10)))
+    validate_availability(av)
+    tuesday = MONDAY + timedelta(days=1)
+    slots = free_slots(av, BERLIN, MONDAY, tuesday, HOUR, HOUR, (), LONG_AGO)
+    assert starts(slots) == [utc(11, 16, 8), utc(11, 17, 8)]
 
 
 @pytest.mark.parametrize(
@@ -443,18 +461,23 @@ def test_unsound_availability_is_refused(av: Availability, detail: str) -> None:
     assert refused.value.detail == detail
 
 
-def test_the_limits_themselves_are_allowed() -> None:
-    validate_availability(
-        Availability(
-            weekly=tuple(
-                WeeklyWindow(0, time(m // 60, m % 60), time((m + 1) // 60, (m + 1) % 60))
-                for m in range(MAX_WINDOWS_PER_DAY)
-            ),
-            overrides=tuple(
-                override(date(2026, 1, 1) + timedelta(days=n)) for n in range(MAX_OVERRIDES)
-            ),
-        )
+def test_the_limits_themselves_are_allowed_and_in_effect() -> None:
+    minute = timedelta(minutes=1)
+    av = Availability(
+        weekly=tuple(
+            WeeklyWindow(0, time(m // 60, m % 60), time((m + 1) // 60, (m + 1) % 60))
+            for m in range(MAX_WINDOWS_PER_DAY)
+        ),
+        overrides=tuple(
+            override(date(2026, 1, 1) + timedelta(days=n)) for n in range(MAX_OVERRIDES)
+        ),
     )
+    validate_availability(av)
+    # Every day from 2026-01-01 to 2027-01-01 is off; the Monday after offers every window.
+    assert slots_on(av, BERLIN, MONDAY, duration=minute, step=minute) == []
+    first_monday_after = date(2027, 1, 4)
+    slots = slots_on(av, BERLIN, first_monday_after, duration=minute, step=minute)
+    assert len(slots) == MAX_WINDOWS_PER_DAY
 
 
 # --- windows of a day --------------------------------------------------------------------------
@@ -514,10 +537,27 @@ def test_fits_compares_instants_whatever_offset_the_caller_uses() -> None:
     assert not fits(MONDAY_MORNINGS, BERLIN, utc(11, 16, 11), utc(11, 16, 12))
 
 
-def test_a_session_must_lie_inside_one_window_not_across_two_touching_ones() -> None:
+def test_touching_windows_form_one_window() -> None:
     av = weekly((0, time(9), time(10)), (0, time(10), time(11)))
     assert fits(av, BERLIN, local(BERLIN, MONDAY, 9), local(BERLIN, MONDAY, 10))
-    assert not fits(av, BERLIN, local(BERLIN, MONDAY, 9, 30), local(BERLIN, MONDAY, 10, 30))
+    assert fits(av, BERLIN, local(BERLIN, MONDAY, 9, 30), local(BERLIN, MONDAY, 10, 30))
+    assert not fits(av, BERLIN, local(BERLIN, MONDAY, 10, 30), local(BERLIN, MONDAY, 11, 30))
+
+
+def test_windows_touching_across_midnight_form_one_window() -> None:
+    av = weekly((0, time(22), END_OF_DAY), (1, time(0), time(2)))
+    tuesday = MONDAY + timedelta(days=1)
+    assert fits(av, BERLIN, local(BERLIN, MONDAY, 23, 30), local(BERLIN, tuesday, 0, 30))
+    assert not fits(av, BERLIN, local(BERLIN, tuesday, 1, 30), local(BERLIN, tuesday, 2, 30))
+    monday_slots = starts(slots_on(av, BERLIN, MONDAY, HOUR, HALF_HOUR))
+    assert monday_slots[-1] == local(BERLIN, MONDAY, 23, 30)
+    tuesday_slots = starts(slots_on(av, BERLIN, tuesday, HOUR, HALF_HOUR))
+    # The Tuesday window offers its own starts only; Monday's 23:30 belongs to Monday.
+    assert tuesday_slots == [
+        local(BERLIN, tuesday, 0),
+        local(BERLIN, tuesday, 0, 30),
+        local(BERLIN, tuesday, 1),
+    ]
 
 
 def test_override_windows_are_the_only_windows_of_their_date() -> None:
@@ -836,7 +876,13 @@ def reference_slots(
     busy: tuple[tuple[datetime, datetime], ...],
     not_before: datetime,
 ) -> list[tuple[datetime, datetime]]:
-    """The slow, obvious reading of the free-slot rule."""
+    """The slow, obvious reading of the free-slot rule: a slot may run into touching windows."""
+    around = [
+        instants
+        for offset in range((last_day - first_day).days + 3)
+        for window in windows_on(av, first_day + timedelta(days=offset - 1))
+        if (instants := window_instants(first_day + timedelta(days=offset - 1), window, zone))
+    ]
     found: set[tuple[datetime, datetime]] = set()
     day = first_day
     while day <= last_day:
@@ -844,8 +890,11 @@ def reference_slots(
             instants = window_instants(day, window, zone)
             if instants is None:
                 continue
+            reach = instants[1]
+            while any(start <= reach < end for start, end in around):
+                reach = max(end for start, end in around if start <= reach < end)
             start = instants[0]
-            while start + duration <= instants[1]:
+            while start < instants[1] and start + duration <= reach:
                 end = start + duration
                 if start >= not_before and not any(
                     overlaps((start, end), interval) for interval in busy

@@ -240,3 +240,21 @@ def test_unknown_time_zone_is_refused() -> None:
 def test_naive_previous_time_is_refused() -> None:
     with pytest.raises(ValueError, match="offset"):
         _compose("session.rescheduled", previous_starts_at=datetime(2026, 12, 1, 9, 0))  # noqa: DTZ001
+
+
+def test_a_reminder_carries_the_current_invite_and_the_session_number() -> None:
+    email = _compose("session.reminder_due", recipient=COACH)
+
+    assert (
+        email["Subject"] == "Reminder: session with Maia Learner on Tuesday 1 December 2026, 04:00"
+    )
+    assert "Session 2 of 4" in _text(email)
+    part, calendar = _invite(email)
+    assert part.get_param("method") == "REQUEST"
+    assert str(calendar["METHOD"]) == "REQUEST"
+
+
+def test_a_reminder_of_a_request_says_who_still_has_to_confirm() -> None:
+    requested = _session(status="requested")
+    assert "until you confirm it" in _text(_compose("session.reminder_due", requested, COACH))
+    assert "has not confirmed it yet" in _text(_compose("session.reminder_due", requested))

@@ -13,8 +13,6 @@ from hypothesis import strategies as st
 
 from session_api.domain.months import LAST_MONTH, add_months, months_between
 from session_api.domain.quota import (
-    COUNTING_STATUSES,
-    OPEN_STATUSES,
     DefaultSlot,
     MonthUsage,
     ProgramWindow,
@@ -25,7 +23,6 @@ from session_api.domain.quota import (
     ensure_fits,
     ensure_future,
     ensure_started,
-    label,
     late_cancel_status,
     next_available_month,
     session_numbers,
@@ -175,17 +172,21 @@ def test_empty_month_usage() -> None:
     assert set(usage.as_counts().values()) == {0}
 
 
-def test_status_sets() -> None:
-    assert frozenset(SessionStatus) - COUNTING_STATUSES == {S.CANCELLED}
-    assert sorted(OPEN_STATUSES) == [S.REQUESTED, S.SCHEDULED]
-    assert " ".join(SessionStatus) == (
-        "requested scheduled completed no_show late_cancelled cancelled"
-    )
+@pytest.mark.parametrize(
+    ("status", "takes_a_place"),
+    [
+        ("requested", True),
+        ("scheduled", True),
+        ("completed", True),
+        ("no_show", True),
+        ("late_cancelled", True),
+        ("cancelled", False),
+    ],
+)
+def test_only_a_cancelled_session_gives_its_place_back(status: str, takes_a_place: bool) -> None:
+    usage = MonthUsage("2026-12", 1, {SessionStatus(status): 1})
 
-
-def test_label() -> None:
-    assert label(2, 2) == "Session 2 of 2"
-    assert label(1, 31) == "Session 1 of 31"
+    assert usage.full is takes_a_place
 
 
 def test_program_window_from_dates() -> None:
@@ -315,6 +316,7 @@ def test_session_numbers_rank_by_start_then_id() -> None:
 programs = st.builds(ProgramWindow, st.none() | months, st.none() | months)
 
 
+@pytest.mark.slow
 @given(today=months, program=programs, used=used_by_months, limit=limits)
 def test_default_slot_is_the_earliest_month_with_room(
     today: str, program: ProgramWindow, used: dict[str, int], limit: int

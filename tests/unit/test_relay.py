@@ -12,7 +12,7 @@ import pytest
 from pydantic import ValidationError
 
 from session_api.config import Settings
-from session_api.notify.worker import fan_out, retry_delay
+from session_api.services.relay import fan_out, retry_delay
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 COACH = uuid.UUID(int=1)
@@ -20,19 +20,20 @@ COACHEE = uuid.UUID(int=2)
 SECRET = "s" * 32
 
 
-def _event(type_: str, **data: Any) -> Any:
+def _event(type_: str, *, occurred_at: datetime = NOW, **data: Any) -> Any:
     month_event = type_.startswith("coachee.")
     return SimpleNamespace(
         id=7,
         type=type_,
+        occurred_at=occurred_at,
         coachee_id=COACHEE,
         coach_id=None if month_event else COACH,
         data=data,
     )
 
 
-def _hook(event_types: list[str] | None) -> Any:
-    return SimpleNamespace(id=uuid.uuid4(), event_types=event_types)
+def _hook(event_types: list[str] | None, *, created_at: datetime = NOW) -> Any:
+    return SimpleNamespace(id=uuid.uuid4(), event_types=event_types, created_at=created_at)
 
 
 def _destinations(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
@@ -71,6 +72,18 @@ def test_a_session_event_mails_both_people_and_every_matching_hook() -> None:
 def test_backfills_and_month_events_send_no_mail(event: Any) -> None:
     hook = _hook(None)
     assert _destinations(fan_out(event, [hook], NOW)) == [("webhook", str(hook.id))]
+
+
+def test_a_hook_gets_only_events_that_occurred_once_it_existed() -> None:
+    older, same_instant, newer = (
+        _hook(None, created_at=NOW - timedelta(microseconds=1)),
+        _hook(None),
+        _hook(None, created_at=NOW + timedelta(microseconds=1)),
+    )
+
+    rows = fan_out(_event("coachee.month_full"), [older, same_instant, newer], NOW)
+
+    assert _destinations(rows) == [("webhook", str(older.id)), ("webhook", str(same_instant.id))]
 
 
 def test_marking_a_session_completed_mails_both_people() -> None:

@@ -38,7 +38,7 @@ def test_signature_matches_an_independent_computation() -> None:
 
 
 def test_headers_carry_id_timestamp_and_signature() -> None:
-    assert headers(SECRET, MSG_ID, TIMESTAMP, BODY) == {
+    assert headers([SECRET], MSG_ID, TIMESTAMP, BODY) == {
         "webhook-id": MSG_ID,
         "webhook-timestamp": "1614265330",
         "webhook-signature": "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
@@ -46,57 +46,75 @@ def test_headers_carry_id_timestamp_and_signature() -> None:
 
 
 def test_fresh_signature_verifies() -> None:
-    signed = headers(SECRET, MSG_ID, TIMESTAMP, BODY)
+    signed = headers([SECRET], MSG_ID, TIMESTAMP, BODY)
     assert verify(SECRET, signed, BODY, now=TIMESTAMP)
     assert verify(SECRET, signed, BODY, now=TIMESTAMP + 300)
 
 
 def test_header_names_are_case_insensitive() -> None:
     signed = {
-        name.title(): value for name, value in headers(SECRET, MSG_ID, TIMESTAMP, BODY).items()
+        name.title(): value for name, value in headers([SECRET], MSG_ID, TIMESTAMP, BODY).items()
     }
     assert verify(SECRET, signed, BODY, now=TIMESTAMP)
 
 
 def test_changed_body_fails() -> None:
-    signed = headers(SECRET, MSG_ID, TIMESTAMP, BODY)
+    signed = headers([SECRET], MSG_ID, TIMESTAMP, BODY)
     assert not verify(SECRET, signed, b'{"test": 2432232315}', now=TIMESTAMP)
 
 
 def test_changed_id_fails() -> None:
-    signed = headers(SECRET, MSG_ID, TIMESTAMP, BODY) | {"webhook-id": "msg_other"}
+    signed = headers([SECRET], MSG_ID, TIMESTAMP, BODY) | {"webhook-id": "msg_other"}
     assert not verify(SECRET, signed, BODY, now=TIMESTAMP)
 
 
 @pytest.mark.parametrize("skew", [301, -301])
 def test_timestamp_outside_tolerance_fails(skew: int) -> None:
-    signed = headers(SECRET, MSG_ID, TIMESTAMP, BODY)
+    signed = headers([SECRET], MSG_ID, TIMESTAMP, BODY)
     assert not verify(SECRET, signed, BODY, now=TIMESTAMP + skew)
 
 
 def test_tolerance_is_configurable() -> None:
-    signed = headers(SECRET, MSG_ID, TIMESTAMP, BODY)
+    signed = headers([SECRET], MSG_ID, TIMESTAMP, BODY)
     assert verify(SECRET, signed, BODY, now=TIMESTAMP + 3600, tolerance_seconds=3600)
     assert not verify(SECRET, signed, BODY, now=TIMESTAMP + 61, tolerance_seconds=60)
 
 
 def test_wrong_secret_fails() -> None:
-    signed = headers(SECRET, MSG_ID, TIMESTAMP, BODY)
+    signed = headers([SECRET], MSG_ID, TIMESTAMP, BODY)
     assert not verify(generate_secret(), signed, BODY, now=TIMESTAMP)
 
 
 def test_any_of_several_signatures_may_match() -> None:
     old_secret_signature = sign(generate_secret(), MSG_ID, TIMESTAMP, BODY)
-    signed = headers(SECRET, MSG_ID, TIMESTAMP, BODY)
+    signed = headers([SECRET], MSG_ID, TIMESTAMP, BODY)
     signed["webhook-signature"] = (
         f"{old_secret_signature} v1a,ignored {signed['webhook-signature']}"
     )
     assert verify(SECRET, signed, BODY, now=TIMESTAMP)
 
 
+def test_every_secret_signs_during_a_rotation() -> None:
+    old, new = generate_secret(), generate_secret()
+    signed = headers([new, old], MSG_ID, TIMESTAMP, BODY)
+    assert signed["webhook-signature"].split(" ") == [
+        sign(new, MSG_ID, TIMESTAMP, BODY),
+        sign(old, MSG_ID, TIMESTAMP, BODY),
+    ]
+    assert verify(old, signed, BODY, now=TIMESTAMP)
+    assert verify(new, signed, BODY, now=TIMESTAMP)
+    assert not verify(generate_secret(), signed, BODY, now=TIMESTAMP)
+
+
+@pytest.mark.parametrize("secrets", [SECRET, []])
+def test_signing_needs_a_sequence_of_secrets(secrets: str | list[str]) -> None:
+    with pytest.raises(TypeError, match="sequence of secrets"):
+        headers(secrets, MSG_ID, TIMESTAMP, BODY)
+
+
 def test_only_v1_signatures_count() -> None:
     digest = sign(SECRET, MSG_ID, TIMESTAMP, BODY).split(",", 1)[1]
-    signed = headers(SECRET, MSG_ID, TIMESTAMP, BODY) | {"webhook-signature": f"v2,{digest}"}
+    signed = headers([SECRET], MSG_ID, TIMESTAMP, BODY) | {"webhook-signature": f"v2,{digest}"}
     assert not verify(SECRET, signed, BODY, now=TIMESTAMP)
 
 
@@ -111,13 +129,13 @@ def test_only_v1_signatures_count() -> None:
     ],
 )
 def test_malformed_headers_fail(damage: dict[str, str]) -> None:
-    signed = headers(SECRET, MSG_ID, TIMESTAMP, BODY) | damage
+    signed = headers([SECRET], MSG_ID, TIMESTAMP, BODY) | damage
     assert not verify(SECRET, signed, BODY, now=TIMESTAMP)
 
 
 @pytest.mark.parametrize("missing", ["webhook-id", "webhook-timestamp", "webhook-signature"])
 def test_missing_header_fails(missing: str) -> None:
-    signed = headers(SECRET, MSG_ID, TIMESTAMP, BODY)
+    signed = headers([SECRET], MSG_ID, TIMESTAMP, BODY)
     del signed[missing]
     assert not verify(SECRET, signed, BODY, now=TIMESTAMP)
 
@@ -127,7 +145,7 @@ def test_generated_secrets_are_random_32_byte_keys() -> None:
     assert first != second
     assert first.startswith("whsec_")
     assert len(base64.b64decode(first.removeprefix("whsec_"), validate=True)) == 32
-    signed = headers(first, MSG_ID, TIMESTAMP, BODY)
+    signed = headers([first], MSG_ID, TIMESTAMP, BODY)
     assert verify(first, signed, BODY, now=TIMESTAMP)
 
 

@@ -1,42 +1,57 @@
 """`Idempotency-Key`: a retried write with the same key and body replays the first answer.
 
-Keys are scoped to the caller (`role:id` of the token). The first answer is stored after the
-use case has committed, for every status below 500; a retry with the same key and another
-method, path or body is 422 `idempotency_key_reused`. Two requests with one key racing each
-other may both run (the second stored answer is dropped); clients retry after an answer, not
-alongside one. Keys are kept for 24 hours.
+Keys are scoped to the caller (`role:id` of the token). The key is taken, in its own committed
+transaction, before the request runs; the answer is held back until it is stored, so a retry
+that arrives at once already finds it. While the first request still runs, the same key
+answers 409 `idempotency_key_in_use`; with another method, path or body it answers 422
+`idempotency_key_reused`. Answers of 500 and above are not kept (the key is freed for a retry).
+A key whose request never answered (its process died) can be taken again after
+`ABANDONED_AFTER`; answers are kept for `KEEP_FOR`.
+
+Secrets are never kept: a JSON member named `secret` or ending in `_secret` is stored as
+`"redacted"`, so a replay of, for example, a webhook creation carries the subscription but not
+its secret (rotate it to get a new one).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from session_api.api.problems import problem_response
+from session_api.api.guard import read_body, replaying
+from session_api.api.metrics import every_route
+from session_api.api.problems import WRITE_METHODS, declare_on_writes, send_problem
 from session_api.auth import TokenVerifier
+from session_api.db.repositories.idempotency import KeyRecord
 from session_api.errors import (
     DomainError,
+    IdempotencyKeyInUse,
     IdempotencyKeyReused,
     ServiceUnavailable,
     ValidationProblem,
 )
 from session_api.services.context import Context
 
-WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 MAX_KEY_LENGTH = 200
 KEEP_FOR = timedelta(hours=24)
+ABANDONED_AFTER = timedelta(minutes=2)
+REDACTED = "redacted"
+REPLAYED_HEADERS = frozenset({"content-type", "etag", "location"})
 log = logging.getLogger("session_api")
-REPLAYED_HEADERS = ("content-type", "etag", "location")
+
+_DATABASE_ERRORS = (DBAPIError, PoolTimeoutError, ServiceUnavailable)
 
 
 class IdempotencyMiddleware:
-    """Replays stored answers for write requests that carry an `Idempotency-Key` header."""
+    """Takes the key of a write request before it runs; replays stored answers to retries."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -45,20 +60,22 @@ class IdempotencyMiddleware:
         if scope["type"] != "http" or scope["method"] not in WRITE_METHODS:
             await self.app(scope, receive, send)
             return
-        headers = {name.decode("latin-1"): value for name, value in scope["headers"]}
-        raw_key = headers.get("idempotency-key")
-        actor = self._actor(scope, headers.get("authorization"))
-        if raw_key is None or actor is None:
-            # Without a key, or without a valid token (the app answers 401), nothing to keep.
+        raw_key = _header(scope, b"idempotency-key")
+        # Without a key, nothing to keep (and no database round trip); without a valid
+        # token the app answers 401; a path or method no route takes answers 404 or 405.
+        actor = None if raw_key is None else _actor(scope)
+        if raw_key is None or actor is None or not _routed(scope):
             await self.app(scope, receive, send)
             return
         try:
             key = _checked_key(raw_key)
         except DomainError as error:
-            await _send_problem(error, scope, receive, send)
+            await send_problem(error, scope, receive, send)
             return
 
-        body, receive = await _buffer(receive)
+        # The guard has read and bounded the body already; this takes it from memory.
+        body = await read_body(receive)
+        receive = replaying(body, receive)
         fingerprint = hashlib.sha256(
             b"\n".join(
                 [scope["method"].encode(), scope["path"].encode(), scope["query_string"], body]
@@ -66,71 +83,160 @@ class IdempotencyMiddleware:
         ).hexdigest()
         context: Context = scope["app"].state.context
         try:
-            async with context.reading() as uow:
-                stored = await uow.idempotency.find(actor, key)
-        except (DBAPIError, PoolTimeoutError, ServiceUnavailable):
+            held = await _take(context, actor, key, fingerprint)
+        except _DATABASE_ERRORS:
             busy = ServiceUnavailable("The database is busy or unreachable; retry in a moment.")
-            await _send_problem(busy, scope, receive, send)
+            await send_problem(busy, scope, receive, send)
             return
-        if stored is not None and stored.created_at > context.now() - KEEP_FOR:
-            if stored.request_hash != fingerprint:
-                reused = IdempotencyKeyReused(
-                    "This Idempotency-Key was already used with another request; "
-                    "use a new key for a new request."
-                )
-                await _send_problem(reused, scope, receive, send)
-                return
-            await _replay(stored, send)
+        if held is not None:
+            await _answer_retry(held, fingerprint, scope, receive, send)
             return
 
-        answer: dict[str, Any] = {"status": 0, "headers": [], "body": bytearray()}
-
-        async def capture(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                answer["status"] = message["status"]
-                answer["headers"] = message.get("headers", [])
-            elif message["type"] == "http.response.body":
-                answer["body"] += message.get("body", b"")
-            await send(message)
-
-        await self.app(scope, receive, capture)
-        if 0 < answer["status"] < 500:
-            kept = {
-                name.decode("latin-1").lower(): value.decode("latin-1")
-                for name, value in answer["headers"]
-                if name.decode("latin-1").lower() in REPLAYED_HEADERS
-            }
-            record = {
-                "principal": actor,
-                "key": key,
-                "request_hash": fingerprint,
-                "status_code": answer["status"],
-                "response_body": bytes(answer["body"]).decode("utf-8"),
-                "response_headers": kept,
-                "created_at": context.now(),
-            }
-            try:
-                async with context.writing() as uow:
-                    if stored is not None:
-                        await uow.idempotency.forget(actor, key)
-                    await uow.idempotency.keep(record)
-                    await uow.commit()
-            except (DBAPIError, PoolTimeoutError, ServiceUnavailable):
-                # The answer is already sent; a retry will run the request again.
-                log.warning("could not keep the answer for Idempotency-Key %r", key)
-
-    @staticmethod
-    def _actor(scope: Scope, authorization: bytes | None) -> str | None:
-        if authorization is None:
-            return None
-        scheme, _, token = authorization.decode("latin-1").partition(" ")
-        if scheme.lower() != "bearer":
-            return None
-        verifier: TokenVerifier = scope["app"].state.token_verifier
+        answer = _Answer()
         try:
-            return verifier.verify(token.strip()).actor
-        except DomainError:
+            await self.app(scope, receive, answer.capture)
+        finally:
+            await _settle(context, actor, key, fingerprint, answer)
+        await answer.send_to(send)
+
+
+class _Answer:
+    """The app's answer, held back until it is stored."""
+
+    def __init__(self) -> None:
+        self.status = 0
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.body = bytearray()
+
+    async def capture(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            self.headers = list(message.get("headers", []))
+        elif message["type"] == "http.response.body":
+            self.body += message.get("body", b"")
+
+    async def send_to(self, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
+        await send({"type": "http.response.body", "body": bytes(self.body)})
+
+    def kept_headers(self) -> dict[str, str]:
+        kept = {}
+        for name, value in self.headers:
+            lowered = name.decode("latin-1").lower()
+            if lowered in REPLAYED_HEADERS:
+                kept[lowered] = value.decode("latin-1")
+        return kept
+
+
+async def _take(context: Context, actor: str, key: str, fingerprint: str) -> KeyRecord | None:
+    """Take the key for this request (None), or the record of whoever holds it."""
+    now = context.now()
+    async with context.writing() as uow:
+        if await uow.idempotency.take(actor, key, fingerprint, now):
+            await uow.commit()
             return None
+        held = await uow.idempotency.held(actor, key)
+        expired = held is not None and (
+            held.created_at < now - KEEP_FOR
+            or (held.running and held.created_at < now - ABANDONED_AFTER)
+        )
+        if held is None or expired:
+            await uow.idempotency.retake(actor, key, fingerprint, now)
+            await uow.commit()
+            return None
+        return held
+
+
+async def _answer_retry(
+    held: KeyRecord, fingerprint: str, scope: Scope, receive: Receive, send: Send
+) -> None:
+    if held.request_hash != fingerprint:
+        reused = IdempotencyKeyReused(
+            "This Idempotency-Key was already used with another request; "
+            "use a new key for a new request."
+        )
+        await send_problem(reused, scope, receive, send)
+    elif held.running:
+        in_use = IdempotencyKeyInUse(
+            "A request with this Idempotency-Key is still running; retry after it answers."
+        )
+        await send_problem(in_use, scope, receive, send)
+    else:
+        await _replay(held, send)
+
+
+async def _settle(
+    context: Context, actor: str, key: str, fingerprint: str, answer: _Answer
+) -> None:
+    """Store the answer under the key, or free the key when there is nothing to replay."""
+    try:
+        async with context.writing() as uow:
+            if 0 < answer.status < 500:
+                await uow.idempotency.answer(
+                    actor,
+                    key,
+                    answer.status,
+                    _without_secrets(bytes(answer.body)),
+                    answer.kept_headers(),
+                )
+            else:
+                await uow.idempotency.release(actor, key, fingerprint)
+            await uow.commit()
+    except _DATABASE_ERRORS:
+        # The change (if any) is committed; the key stays taken until ABANDONED_AFTER, so a
+        # retry meanwhile is 409 rather than a second run.
+        log.warning("could not keep the answer for Idempotency-Key %r", key)
+
+
+def _without_secrets(body: bytes) -> str:
+    text = body.decode("utf-8", errors="replace")
+    if b"secret" not in body:
+        return text
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return text
+    return json.dumps(_redacted(document), separators=(",", ":"))
+
+
+def _redacted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            name: REDACTED
+            if isinstance(name, str) and (name == "secret" or name.endswith("_secret"))
+            else _redacted(member)
+            for name, member in value.items()
+        }
+    if isinstance(value, list):
+        return [_redacted(member) for member in value]
+    return value
+
+
+def _routed(scope: Scope) -> bool:
+    return any(
+        route.matches(scope)[0] is Match.FULL for route in every_route(scope["app"].router.routes)
+    )
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for header, value in scope["headers"]:
+        if header == name:
+            return bytes(value)
+    return None
+
+
+def _actor(scope: Scope) -> str | None:
+    authorization = _header(scope, b"authorization")
+    if authorization is None:
+        return None
+    scheme, _, token = authorization.decode("latin-1").partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    verifier: TokenVerifier = scope["app"].state.token_verifier
+    try:
+        return verifier.verify(token.strip()).actor
+    except DomainError:
+        return None
 
 
 def _checked_key(raw: bytes) -> str:
@@ -142,34 +248,11 @@ def _checked_key(raw: bytes) -> str:
     return key
 
 
-async def _buffer(receive: Receive) -> tuple[bytes, Receive]:
-    """Read the whole body, and a `receive` that hands it to the app again."""
-    chunks: list[bytes] = []
-    more = True
-    while more:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        more = message.get("more_body", False)
-    body = b"".join(chunks)
-    delivered = False
-
-    async def replay() -> Message:
-        nonlocal delivered
-        if delivered:
-            return await receive()
-        delivered = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return body, replay
-
-
-async def _replay(stored: Any, send: Send) -> None:
+async def _replay(stored: KeyRecord, send: Send) -> None:
     body = stored.response_body.encode("utf-8")
     headers = [
         (name.encode("latin-1"), value.encode("latin-1"))
-        for name, value in dict(stored.response_headers).items()
+        for name, value in stored.response_headers.items()
     ]
     headers += [
         (b"content-length", str(len(body)).encode()),
@@ -179,25 +262,22 @@ async def _replay(stored: Any, send: Send) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-async def _send_problem(error: DomainError, scope: Scope, receive: Receive, send: Send) -> None:
-    response = problem_response(
-        error.status, error.code, error.title, error.detail, error.extensions
-    )
-    await response(scope, receive, send)
-
-
 def with_idempotency_key(schema: dict[str, Any]) -> dict[str, Any]:
     """Declare the optional `Idempotency-Key` header on every write operation."""
     parameter = {
         "name": "Idempotency-Key",
         "in": "header",
         "required": False,
-        "description": "Retry-safe writes: the same key and body replay the first answer; "
-        "the same key with another body is 422 `idempotency_key_reused`.",
-        "schema": {"type": "string", "maxLength": MAX_KEY_LENGTH},
+        "description": "Retry-safe writes: the same key and body replay the first answer "
+        "(`Idempotent-Replayed: true`); while the first request runs, 409 "
+        "`idempotency_key_in_use`; the same key with another body is 422 "
+        "`idempotency_key_reused`. Kept 24 hours; members named `secret` are replayed "
+        "as `redacted`.",
+        "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
     }
     for path_item in schema.get("paths", {}).values():
         for method, operation in path_item.items():
             if method.upper() in WRITE_METHODS:
                 operation.setdefault("parameters", []).append(parameter)
-    return schema
+    # `idempotency_key_in_use` (409) and `idempotency_key_reused` (422).
+    return declare_on_writes(schema, 409, 422)

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import generate_latest
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 router = APIRouter(tags=["ops"])
+
+# Made-up methods share one label, so they cannot blow up the label space either.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 class Metrics:
@@ -72,10 +77,34 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, observe)
         finally:
-            route = scope.get("route")
-            # Unknown paths share one label so scanners cannot blow up the label space.
-            template = getattr(route, "path", None) or "unmatched"
-            self.metrics.observe(scope["method"], template, status, time.perf_counter() - started)
+            template = _template(scope)
+            method = scope["method"] if scope["method"] in KNOWN_METHODS else "OTHER"
+            self.metrics.observe(method, template, status, time.perf_counter() - started)
+
+
+def every_route(routes: Iterable[BaseRoute]) -> Iterator[BaseRoute]:
+    """The routes of an app, with those of included routers (FastAPI may nest them)."""
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            yield from every_route(included.routes)
+        else:
+            yield route
+
+
+def matching_routes(scope: Scope) -> Iterator[BaseRoute]:
+    """The routes whose path matches the request (whatever their methods)."""
+    for route in every_route(scope["app"].router.routes):
+        match, _ = route.matches(scope)
+        if match is not Match.NONE:
+            yield route
+
+
+def _template(scope: Scope) -> str:
+    """The route template of a request; answers given before routing (an idempotent replay,
+    a refused body) are matched here. Unknown paths share one label."""
+    route = scope.get("route") or next(matching_routes(scope), None)
+    return getattr(route, "path", None) or "unmatched"
 
 
 @router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})

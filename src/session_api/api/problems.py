@@ -3,20 +3,36 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import Field, TypeAdapter
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Receive, Scope, Send
 
-from session_api.api.schemas.common import Problem
-from session_api.errors import DomainError, ServiceUnavailable, ValidationProblem
+from session_api.api.metrics import matching_routes
+from session_api.api.schemas.problems import (
+    MonthlyLimitReachedProblem,
+    Problem,
+    TimeConflictProblem,
+    ValidationErrorProblem,
+)
+from session_api.errors import (
+    DomainError,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    ValidationProblem,
+)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 log = logging.getLogger("session_api")
 
 # PostgreSQL states worth a retry by the client: serialization failure, deadlock, too many
@@ -25,7 +41,12 @@ RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "53300", "57P01", "57P03"})
 
 
 def problem_response(
-    status: int, code: str, title: str, detail: str, extensions: dict[str, Any] | None = None
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    extensions: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     """A problem+json answer; `type` is a stable URN per code; extensions never hide members."""
     body = {
@@ -36,12 +57,20 @@ def problem_response(
         "detail": detail,
         "code": code,
     }
-    headers = {"Retry-After": "1"} if status == 503 else None
+    if status == 503:
+        headers = {**(headers or {}), "Retry-After": "1"}
     return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
-def _from_domain(error: DomainError) -> JSONResponse:
-    return problem_response(error.status, error.code, error.title, error.detail, error.extensions)
+def _from_domain(error: DomainError, headers: dict[str, str] | None = None) -> JSONResponse:
+    return problem_response(
+        error.status, error.code, error.title, error.detail, error.extensions, headers
+    )
+
+
+async def send_problem(error: DomainError, scope: Scope, receive: Receive, send: Send) -> None:
+    """Answer a problem from ASGI middleware, before any route runs."""
+    await _from_domain(error)(scope, receive, send)
 
 
 async def _domain_error(_request: Request, error: Exception) -> JSONResponse:
@@ -63,14 +92,34 @@ async def _validation_error(_request: Request, error: Exception) -> JSONResponse
     return _from_domain(ValidationProblem(detail, errors=errors))
 
 
-async def _http_error(_request: Request, error: Exception) -> JSONResponse:
+def _allowed_methods(request: Request) -> str:
+    """The methods of the path the request names (a route declares one method, a path may
+    have several); `/v1/sessions/batch` is not also `/v1/sessions/{session_id}`."""
+    routes = list(matching_routes(request.scope))
+    template = getattr(routes[0], "path", None) if routes else None
+    methods: set[str] = set()
+    for route in routes:
+        if getattr(route, "path", None) == template:
+            methods.update(getattr(route, "methods", None) or ())
+    return ", ".join(sorted(methods))
+
+
+async def _http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
-    if error.status_code == 404:
-        return problem_response(404, "not_found", "Not found", "No such resource or route.")
+    headers = dict(error.headers or {})
     if error.status_code == 405:
-        return problem_response(
-            405, "method_not_allowed", "Method not allowed", "This route does not take that method."
-        )
+        headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
+    if error.status_code == 404:
+        return _from_domain(NotFound("No such resource or route."), headers)
+    if error.status_code == 405:
+        allowed = headers.get("Allow", "")
+        refusal = MethodNotAllowed(f"This route does not take that method; it takes {allowed}.")
+        return _from_domain(refusal, headers)
+    if error.status_code == 413:
+        return _from_domain(PayloadTooLarge(str(error.detail)), headers)
+    if error.status_code in (400, 422):
+        # FastAPI refuses a body it cannot parse with a bare 400.
+        return _from_domain(ValidationProblem(f"The body cannot be read: {error.detail}."))
     return problem_response(error.status_code, "http_error", "HTTP error", str(error.detail))
 
 
@@ -87,6 +136,12 @@ async def _database_error(_request: Request, error: Exception) -> JSONResponse:
     ):
         log.warning("database busy or unreachable: %s", message)
         return _from_domain(ServiceUnavailable("The database is busy; retry in a moment."))
+    if isinstance(error, DBAPIError) and (
+        (sqlstate or "").startswith("22") or type(error.orig).__name__ == "DataError"
+    ):
+        # A value the database cannot hold (class 22: data exception) slipped past the schema.
+        log.warning("data refused by the database: %s", message)
+        return _from_domain(ValidationProblem("A value cannot be stored as given."))
     return await _unexpected(_request, error)
 
 
@@ -118,20 +173,49 @@ _DESCRIPTIONS = {
     401: "No or bad bearer token (`unauthorized`).",
     403: "The caller may see this but not do this (`forbidden`).",
     404: "Unknown, malformed or another tenant's id (`not_found`).",
-    409: "Refused by a rule of the domain.",
+    409: "Refused by a rule of the domain, or the `Idempotency-Key` is still in use.",
     412: "`If-Match` names an older version (`precondition_failed`).",
+    413: "The body is larger than 1 MiB (`payload_too_large`).",
     422: "The request is not valid.",
     503: "The database is busy or unreachable; retry (`service_unavailable`).",
+}
+_BY_STATUS: dict[int, Any] = {
+    409: Annotated[
+        MonthlyLimitReachedProblem | TimeConflictProblem | Problem, Field(discriminator="code")
+    ],
+    422: Annotated[ValidationErrorProblem | Problem, Field(discriminator="code")],
 }
 
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """Declare a route's error answers; 401, 422 and 503 are declared on every route."""
-    declared = sorted({*statuses, 401, 422, 503})
+    """Declare a route's error answers; 401, 413, 422 and 503 are declared on every route."""
+    declared = sorted({*statuses, 401, 413, 422, 503})
     return {
-        status: {"model": Problem, "description": _DESCRIPTIONS.get(status, "A problem.")}
+        status: {
+            "model": _BY_STATUS.get(status, Problem),
+            "description": _DESCRIPTIONS.get(status, "A problem."),
+        }
         for status in declared
     }
+
+
+def declare_on_writes(schema: dict[str, Any], *statuses: int) -> dict[str, Any]:
+    """Declare error answers every write operation can give (from middleware, not routes)."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for status in statuses:
+        model = _BY_STATUS.get(status, Problem)
+        body = TypeAdapter(model).json_schema(ref_template="#/components/schemas/{model}")
+        for name, definition in body.pop("$defs", {}).items():
+            components.setdefault(name, definition)
+        response = {
+            "description": _DESCRIPTIONS.get(status, "A problem."),
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": body}},
+        }
+        for path_item in schema.get("paths", {}).values():
+            for method, operation in path_item.items():
+                if method.upper() in WRITE_METHODS:
+                    operation.setdefault("responses", {}).setdefault(str(status), response)
+    return schema
 
 
 def as_problem_media_type(schema: dict[str, Any]) -> dict[str, Any]:

@@ -11,15 +11,16 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-PROJECT_ROOT = Path(__file__).resolve().parents[3]
+# The revisions ship inside the package, so an installed wheel migrates without a checkout.
+SCRIPT_LOCATION = Path(__file__).resolve().parent.parent / "migrations"
 
 
 def alembic_config(database_url: str) -> Config:
-    """The project's Alembic configuration, aimed at one database."""
-    config = Config(str(PROJECT_ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    """Alembic's configuration for the packaged revisions, aimed at one database."""
+    config = Config()
+    config.set_main_option("script_location", str(SCRIPT_LOCATION))
+    config.set_main_option("path_separator", "os")
     config.attributes["database_url"] = database_url
-    config.attributes["configure_logging"] = False
     return config
 
 
@@ -29,7 +30,7 @@ def upgrade(database_url: str) -> None:
 
 
 def head_revision(database_url: str) -> str | None:
-    """The newest revision in `migrations/`."""
+    """The newest revision in `session_api/migrations/versions/`."""
     return ScriptDirectory.from_config(alembic_config(database_url)).get_current_head()
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     Uuid,
     text,
 )
@@ -56,6 +57,8 @@ class UTCDateTime(TypeDecorator[datetime]):
             return value
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
+
+OPEN_SESSION = "status IN ('requested', 'scheduled')"
 
 # Portable big integer primary key: SQLite only autoincrements INTEGER PRIMARY KEY.
 BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
@@ -96,6 +99,10 @@ class Program(Timestamps, Base):
     starts_on: Mapped[date | None] = mapped_column(Date)
     ends_on: Mapped[date | None] = mapped_column(Date)
     late_cancel_hours: Mapped[int] = mapped_column(Integer, default=0)
+    # Lead times of the reminders before each session, in hours, ascending (none by default).
+    reminder_hours: Mapped[list[int]] = mapped_column(
+        JSON, default=list, server_default=text("'[]'")
+    )
 
 
 class Coach(Timestamps, Base):
@@ -119,6 +126,9 @@ class Coachee(Timestamps, Base):
     __table_args__ = (
         CheckConstraint("status IN ('active', 'paused', 'ended')", name="status"),
         Index(None, "coach_id", "status", "name"),
+        # The usage report, keyset paged by (name, id): everyone's, and one coach's.
+        Index(None, "name", "id"),
+        Index(None, "coach_id", "name", "id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -149,6 +159,30 @@ class Session(Timestamps, Base):
         Index(None, "coachee_id", "starts_at"),
         # The all-future view, keyset paged by (starts_at, id).
         Index(None, "starts_at", "id"),
+        # The reminder pass: open sessions starting within a lead time, without the rest.
+        Index(
+            "ix_sessions_open_starts_at",
+            "starts_at",
+            "id",
+            postgresql_where=text(OPEN_SESSION),
+            sqlite_where=text(OPEN_SESSION),
+        ),
+        # The unmarked view walks scheduled sessions only, never the marked history.
+        Index(
+            "ix_sessions_scheduled_coach_id_starts_at_id",
+            "coach_id",
+            "starts_at",
+            "id",
+            postgresql_where=text("status = 'scheduled'"),
+            sqlite_where=text("status = 'scheduled'"),
+        ),
+        Index(
+            "ix_sessions_scheduled_starts_at_id",
+            "starts_at",
+            "id",
+            postgresql_where=text("status = 'scheduled'"),
+            sqlite_where=text("status = 'scheduled'"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -166,6 +200,28 @@ class Session(Timestamps, Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     # The iCalendar SEQUENCE: rises on every reschedule and cancel.
     sequence: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Reminder(Base):
+    """A reminder that came, once per session, lead time and start: sent or skipped.
+
+    The unique key is what makes a reminder go out once across any number of workers; a
+    reschedule gives the session a new start and so a new key.
+    """
+
+    __tablename__ = "reminders"
+    __table_args__ = (
+        UniqueConstraint("session_id", "lead_hours", "starts_at"),
+        CheckConstraint("outcome IN ('sent', 'skipped')", name="outcome"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sessions.id"))
+    lead_hours: Mapped[int] = mapped_column(Integer)
+    starts_at: Mapped[datetime] = mapped_column()
+    # `sent`: its `session.reminder_due` event is in the outbox; `skipped`: it came too late.
+    outcome: Mapped[str] = mapped_column(String(16))
+    planned_at: Mapped[datetime] = mapped_column()
 
 
 class SessionHistory(Base):
@@ -227,6 +283,8 @@ class Delivery(Base):
     __table_args__ = (
         CheckConstraint("state IN ('pending', 'delivered', 'failed')", name="state"),
         Index(None, "state", "next_attempt_at"),
+        # A subscription's deliveries, newest first (`GET /v1/webhooks/{id}/deliveries`).
+        Index(None, "channel", "destination", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
@@ -239,6 +297,8 @@ class Delivery(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column()
     last_error: Mapped[str | None] = mapped_column(Text)
+    # When the latest attempt was leased (its send began); null until the first attempt.
+    last_attempt_at: Mapped[datetime | None] = mapped_column()
     delivered_at: Mapped[datetime | None] = mapped_column()
     # Retries stop a bounded time after this.
     created_at: Mapped[datetime] = mapped_column(default=_now)
@@ -252,6 +312,9 @@ class WebhookSubscription(Timestamps, Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     url: Mapped[str] = mapped_column(String(2000))
     secret: Mapped[str] = mapped_column(String(200))
+    # After a rotation the old secret signs too (alongside the new one) until it expires.
+    previous_secret: Mapped[str | None] = mapped_column(String(200))
+    previous_secret_expires_at: Mapped[datetime | None] = mapped_column()
     event_types: Mapped[list[str] | None] = mapped_column(JSON)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     disabled_reason: Mapped[str | None] = mapped_column(Text)
@@ -285,3 +348,4 @@ events = table_of(Event)
 deliveries = table_of(Delivery)
 webhook_subscriptions = table_of(WebhookSubscription)
 idempotency_records = table_of(IdempotencyRecord)
+reminders = table_of(Reminder)

@@ -11,7 +11,9 @@ Decisions, so that DST changes are handled on purpose, never by luck:
   window and as its later instant when it ends one, so a window keeps its full wall-clock span.
 - Free slots step in real elapsed time from the window's start instant, so a skipped local time
   is never offered, and a repeated hour offers both of its instants.
-- A session fits only inside a single window; touching windows are not joined into one.
+- Windows that touch form one window, across midnight too (Monday until 24:00 and Tuesday from
+  00:00): a session fits when it lies inside such a joined span, and free slots are offered
+  across the join. Each window still steps its own slots from its own start.
 - `availability_from_json` only parses; `validate_availability` checks the rules, so a stored
   document stays readable even if the limits change later.
 """
@@ -38,6 +40,7 @@ MAX_OVERRIDES: Final = 366
 _CLOCK_PATTERN = re.compile(r"([0-9]{2}):([0-9]{2})")
 _DATE_PATTERN = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 _ONE_DAY = timedelta(days=1)
+_TICK = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True)
@@ -183,23 +186,20 @@ def window_instants(day: date, window: Window, zone: ZoneInfo) -> tuple[datetime
 
 
 def fits(av: Availability, zone: ZoneInfo, starts_at: datetime, ends_at: datetime) -> bool:
-    """Return True iff [starts_at, ends_at) lies wholly inside one window's instants."""
+    """Return True iff [starts_at, ends_at) lies wholly inside one window, touching ones joined."""
     _require_aware(starts_at, "starts_at")
     _require_aware(ends_at, "ends_at")
     if ends_at <= starts_at:
         return False
     try:
-        local_day = starts_at.astimezone(zone).date()
+        first_day = starts_at.astimezone(zone).date()
+        last_day = ends_at.astimezone(zone).date()
     except OverflowError:
         return False
     # A DST change can move a window boundary across local midnight (and "24:00" is the next
-    # day's midnight), so the neighbouring days' windows are checked too.
-    for day in _days_around(local_day):
-        for window in windows_on(av, day):
-            instants = window_instants(day, window, zone)
-            if instants is not None and instants[0] <= starts_at and ends_at <= instants[1]:
-                return True
-    return False
+    # day's midnight), so the neighbouring days' windows are joined in too.
+    spans = _joined(_spans(av, zone, _days_between(first_day, last_day, margin=1)))
+    return any(start <= starts_at and ends_at <= end for start, end in spans)
 
 
 def free_slots(
@@ -212,46 +212,105 @@ def free_slots(
     busy: Sequence[tuple[datetime, datetime]],
     not_before: datetime,
 ) -> list[tuple[datetime, datetime]]:
-    """Return the bookable [start, end) pairs on the local days first_day..last_day, ascending."""
+    """Return the bookable [start, end) pairs on the local days first_day..last_day, ascending.
+
+    Each window of those days offers starts within itself, stepped from its own start; a slot
+    may run on into a window that touches it (across midnight too).
+    """
     if duration <= timedelta(0) or step <= timedelta(0):
         raise ValueError("duration and step must be positive")
     _require_aware(not_before, "not_before")
     taken = _merged(busy)
     taken_starts = [start for start, _ in taken]
     taken_ends = [end for _, end in taken]
+    own = _spans(av, zone, _days_between(first_day, last_day, margin=0))
+    joined = _joined(_spans(av, zone, _days_between(first_day, last_day, margin=1)))
+    joined_starts = [start for start, _ in joined]
+    slots: set[tuple[datetime, datetime]] = set()
+    for window_start, window_end in own:
+        # Every window lies inside exactly one joined span: the last one starting at or before it.
+        span_end = joined[bisect_right(joined_starts, window_start) - 1][1]
+        slots.update(
+            _slots_in(
+                window_start,
+                window_end,
+                span_end,
+                duration,
+                step,
+                taken_starts,
+                taken_ends,
+                not_before,
+            )
+        )
+    return sorted(slots)
+
+
+def _days_between(first_day: date, last_day: date, *, margin: int) -> Iterator[date]:
+    """The days first_day..last_day, widened by `margin` days each side within the calendar."""
+    day = first_day
+    for _ in range(margin):
+        if day == date.min:
+            break
+        day -= _ONE_DAY
+    end = last_day
+    for _ in range(margin):
+        if end == date.max:
+            break
+        end += _ONE_DAY
+    while day <= end:
+        yield day
+        if day == date.max:
+            break
+        day += _ONE_DAY
+
+
+def _spans(
+    av: Availability, zone: ZoneInfo, days: Iterable[date]
+) -> list[tuple[datetime, datetime]]:
+    """The windows of some days as UTC instants [start, end), ascending."""
     overrides: dict[date, tuple[Window, ...]] = {}
     for override in av.overrides:
         overrides.setdefault(override.date, _sorted_windows(override.windows))
     weekly = {weekday: _weekly_windows(av, weekday) for weekday in range(7)}
-    slots: set[tuple[datetime, datetime]] = set()
-    day = first_day
-    while day <= last_day:
+    spans = []
+    for day in days:
         for window in overrides.get(day, weekly[day.weekday()]):
             instants = window_instants(day, window, zone)
             if instants is not None:
-                slots.update(
-                    _slots_in(*instants, duration, step, taken_starts, taken_ends, not_before)
-                )
-        if day == date.max:
-            break
-        day += _ONE_DAY
-    return sorted(slots)
+                spans.append(instants)
+    return sorted(spans)
+
+
+def _joined(spans: Sequence[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    """Sorted spans with touching and overlapping ones joined into one."""
+    joined: list[tuple[datetime, datetime]] = []
+    for start, end in spans:
+        if joined and start <= joined[-1][1]:
+            joined[-1] = (joined[-1][0], max(joined[-1][1], end))
+        else:
+            joined.append((start, end))
+    return joined
 
 
 def _slots_in(
     window_start: datetime,
     window_end: datetime,
+    span_end: datetime,
     duration: timedelta,
     step: timedelta,
     taken_starts: Sequence[datetime],
     taken_ends: Sequence[datetime],
     not_before: datetime,
 ) -> Iterator[tuple[datetime, datetime]]:
-    if window_end - window_start < duration:
+    """Starts within [window_start, window_end) whose slot ends by `span_end`, the joined end."""
+    if span_end - window_start < duration:
         return
     # Counting steps rather than adding them keeps every datetime inside the window, so the
     # search cannot overflow even next to datetime.max.
-    last_step = (window_end - duration - window_start) // step
+    last_step = min(
+        (span_end - duration - window_start) // step,
+        (window_end - window_start - _TICK) // step,
+    )
     k = _steps_until(window_start, not_before, step)
     while k <= last_step:
         start = window_start + k * step
@@ -275,13 +334,7 @@ def _steps_until(origin: datetime, target: datetime, step: timedelta) -> int:
 
 def _merged(busy: Sequence[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
     """Return the busy intervals as a sorted list of disjoint, non-empty intervals."""
-    merged: list[tuple[datetime, datetime]] = []
-    for start, end in sorted(interval for interval in busy if interval[0] < interval[1]):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return merged
+    return _joined(sorted(interval for interval in busy if interval[0] < interval[1]))
 
 
 def _instant(local: datetime, zone: ZoneInfo, *, is_end: bool) -> datetime:
@@ -308,14 +361,6 @@ def _transition(before: datetime, after: datetime, zone: ZoneInfo) -> datetime:
         else:
             low = middle
     return datetime.fromtimestamp(high, UTC)
-
-
-def _days_around(day: date) -> Iterator[date]:
-    for delta in (-1, 0, 1):
-        try:
-            yield day + timedelta(days=delta)
-        except OverflowError:
-            continue
 
 
 def _weekly_windows(av: Availability, weekday: int) -> tuple[Window, ...]:

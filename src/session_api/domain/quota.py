@@ -217,7 +217,11 @@ SessionId = TypeVar("SessionId", bound=_SortableId)
 def session_numbers(
     sessions: Sequence[tuple[SessionId, datetime, SessionStatus]],
 ) -> dict[SessionId, int | None]:
-    """Number one coachee's sessions of one month by (starts_at, id); cancelled ones get None."""
+    """Number one coachee's sessions of one month by (starts_at, id); cancelled ones get None.
+
+    The same ranking as `SESSION_NUMBER` in the sessions repository, for sessions not yet
+    written (a batch's plan); give it the ids they will be stored with, so ties rank alike.
+    """
     counting = sorted(
         (starts_at, session_id)
         for session_id, starts_at, status in sessions

@@ -1,1 +1,1 @@
-"""Outbox relay, e-mail with iCalendar invites, webhooks."""
+"""Adapters the relay uses: e-mail (SMTP or .eml), messages, iCalendar invites, webhooks."""

@@ -11,6 +11,7 @@ from email.policy import SMTP
 from email.utils import format_datetime, make_msgid, parseaddr
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from session_api.domain.events import EventType
 from session_api.domain.months import MONTH_NAMES
 from session_api.notify.ics import InviteSession, invite_calendar, invite_method
 
@@ -19,14 +20,16 @@ EN_DASH = "\u2013"
 # The event types that change what a calendar should show; the others only inform.
 INVITE_EVENTS = frozenset(
     {
-        "session.scheduled",
-        "session.requested",
-        "session.confirmed",
-        "session.rescheduled",
-        "session.cancelled",
+        EventType.SESSION_SCHEDULED,
+        EventType.SESSION_REQUESTED,
+        EventType.SESSION_CONFIRMED,
+        EventType.SESSION_RESCHEDULED,
+        EventType.SESSION_CANCELLED,
     }
 )
-EVENT_TYPES = INVITE_EVENTS | {"session.completed", "session.no_show"}
+# A reminder changes nothing in a calendar, but carries the current invite all the same.
+ATTACH_INVITE_EVENTS = INVITE_EVENTS | {EventType.SESSION_REMINDER_DUE}
+EVENT_TYPES = ATTACH_INVITE_EVENTS | {EventType.SESSION_COMPLETED, EventType.SESSION_NO_SHOW}
 
 # Spelled out rather than strftime("%A %B"), which follows the process locale.
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -99,7 +102,7 @@ def compose(
             raise ValueError(f"{name} must carry a UTC offset")
     # Pass the session as it is now: the invite always shows the current state, so a
     # delayed "scheduled" mail can never put an already cancelled session back in a calendar.
-    method = invite_method(session) if event_type in INVITE_EVENTS else None
+    method = invite_method(session) if event_type in ATTACH_INVITE_EVENTS else None
     if method == "PUBLISH":
         # A finished session has nothing for a calendar to act on.
         method = None
@@ -151,10 +154,10 @@ def _content(
     lead: list[str]
 
     match event_type:
-        case "session.scheduled":
+        case EventType.SESSION_SCHEDULED:
             subject = f"Session scheduled with {other}: {start}"
             lead = [f"A coaching session with {other} has been scheduled."]
-        case "session.requested":
+        case EventType.SESSION_REQUESTED:
             subject = f"Session requested with {other}: {start}"
             if is_coach:
                 lead = [
@@ -166,16 +169,16 @@ def _content(
                     f"Your request for a coaching session with {other} has been sent.",
                     f"It stays tentative until {other} confirms it.",
                 ]
-        case "session.confirmed":
+        case EventType.SESSION_CONFIRMED:
             subject = f"Session confirmed with {other}: {start}"
             lead = [f"Your coaching session with {other} is confirmed."]
-        case "session.rescheduled":
+        case EventType.SESSION_RESCHEDULED:
             subject = f"Session moved with {other}: now {start}"
             lead = [f"Your coaching session with {other} has been moved to a new time."]
             details = [("Now", when)]
             if previous_starts_at is not None:
                 details.insert(0, ("Was", format_instant(previous_starts_at, zone)))
-        case "session.cancelled":
+        case EventType.SESSION_CANCELLED:
             subject = f"Session cancelled with {other}: {start}"
             lead = [
                 f"Your coaching session with {other} has been cancelled, "
@@ -186,7 +189,16 @@ def _content(
                     "It was cancelled at short notice, so it still counts towards "
                     "the month's sessions."
                 )
-        case "session.completed":
+        case EventType.SESSION_REMINDER_DUE:
+            subject = f"Reminder: session with {other} on {start}"
+            lead = [f"A reminder of your coaching session with {other}."]
+            if session.status == "requested":
+                lead.append(
+                    "It is still tentative: the coach has not confirmed it yet."
+                    if not is_coach
+                    else "It is still tentative until you confirm it."
+                )
+        case EventType.SESSION_COMPLETED:
             subject = f"Session completed with {other}: {start}"
             lead = [f"Your coaching session with {other} has been marked as completed."]
         case _:  # session.no_show, the last of EVENT_TYPES
@@ -210,7 +222,7 @@ def _content(
 
 def _closing(event_type: str, session: InviteSession, invite_method: str | None) -> str | None:
     if invite_method == "CANCEL":
-        if event_type == "session.cancelled":
+        if event_type == EventType.SESSION_CANCELLED:
             return "The attached cancellation removes the session from your calendar."
         return (
             "This session has since been cancelled; the attached cancellation removes it "

@@ -7,7 +7,7 @@ import binascii
 import hashlib
 import hmac
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the format's marker, not a secret
 SECRET_BYTES = 32
@@ -29,12 +29,18 @@ def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     return f"{SIGNATURE_VERSION},{base64.b64encode(digest).decode('ascii')}"
 
 
-def headers(secret: str, msg_id: str, timestamp: int, body: bytes) -> dict[str, str]:
-    """The three headers a Standard Webhooks receiver verifies."""
+def headers(secrets: Sequence[str], msg_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+    """The three headers a Standard Webhooks receiver verifies, signed under every secret.
+
+    Several secrets sign during a rotation: the signatures are space-separated, and a
+    receiver that knows either secret accepts the message.
+    """
+    if isinstance(secrets, str) or not secrets:
+        raise TypeError("sign with a non-empty sequence of secrets, not a bare string")
     return {
         ID_HEADER: msg_id,
         TIMESTAMP_HEADER: str(timestamp),
-        SIGNATURE_HEADER: sign(secret, msg_id, timestamp, body),
+        SIGNATURE_HEADER: " ".join(sign(secret, msg_id, timestamp, body) for secret in secrets),
     }
 
 

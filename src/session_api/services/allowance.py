@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from session_api.auth import Principal
-from session_api.domain import quota
+from session_api.domain import booking, quota
 from session_api.domain.months import add_months, month_of, months_between, parse_month
 from session_api.domain.quota import DefaultSlot, MonthUsage, ProgramWindow
-from session_api.errors import DomainError, NotFound, ValidationProblem
+from session_api.errors import DomainError, NoMonthWithRoom, ValidationProblem
 from session_api.services import access
 from session_api.services.context import Context
 
@@ -21,6 +21,18 @@ DEFAULT_MONTHS = 6
 _WIDEST_OFFSET = timedelta(hours=14)
 _LAST_MONTH = "9999-12"
 _UTC = ZoneInfo("UTC")
+
+
+def month_span(first: str, last: str) -> list[str]:
+    """Every month from `first` to `last`; 422 `validation_error` unless it is 1..24 months."""
+    span = months_between(parse_month(first), parse_month(last))
+    if not span:
+        raise ValidationProblem(f"`to` ({last}) is before `from` ({first}).")
+    if len(span) > MAX_MONTHS:
+        raise ValidationProblem(
+            f"At most {MAX_MONTHS} months at once; {first} to {last} is {len(span)}."
+        )
+    return span
 
 
 async def months(
@@ -41,13 +53,7 @@ async def months(
     this_month = month_of(now, ZoneInfo(coachee.timezone))
     first = parse_month(first) if first else this_month
     last = parse_month(last) if last else add_months(first, DEFAULT_MONTHS - 1)
-    span = months_between(first, last)
-    if not span:
-        raise ValidationProblem(f"`to` ({last}) is before `from` ({first}).")
-    if len(span) > MAX_MONTHS:
-        raise ValidationProblem(
-            f"At most {MAX_MONTHS} months at once; {first} to {last} is {len(span)}."
-        )
+    span = month_span(first, last)
     limit = coachee.sessions_per_month
     return [MonthUsage(month, limit, found.counts.get(month, {})) for month in span]
 
@@ -66,7 +72,10 @@ def _month_bounds(now: datetime, first: str | None, last: str | None) -> tuple[s
 
 
 async def default_slot(ctx: Context, principal: Principal, coachee_id: uuid.UUID) -> DefaultSlot:
-    """The earliest month from now (or the program's start) with room, as "Session N of M"."""
+    """The earliest month from now (or the program's start) with room, as "Session N of M".
+
+    A coachee who is not active has none: 409 `coachee_inactive`.
+    """
     now = ctx.now()
     async with ctx.reading() as uow:
         found = await uow.views.coachee_months(
@@ -74,6 +83,7 @@ async def default_slot(ctx: Context, principal: Principal, coachee_id: uuid.UUID
         )
     coachee = access.coachee_in_sight(principal, coachee_id, found.coachee if found else None)
     assert found is not None
+    booking.ensure_active(coachee.name, coachee.status)
     window = ProgramWindow.from_dates(coachee.program_starts_on, coachee.program_ends_on)
     today = month_of(now, ZoneInfo(coachee.timezone))
     first = max(today, window.first_month or today)
@@ -85,7 +95,7 @@ async def default_slot(ctx: Context, principal: Principal, coachee_id: uuid.UUID
     }
     slot = quota.default_slot(today, window, used, limit)
     if slot is None:
-        raise NotFound(
+        raise NoMonthWithRoom(
             f"{coachee.name} has no month with room left within the program"
             + (f" (it ends in {window.last_month})." if window.last_month else ".")
         )

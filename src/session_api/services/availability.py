@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from session_api.auth import Principal, Role
-from session_api.db.repositories.base import AnyRow
+from session_api.domain import booking
 from session_api.domain.availability import (
     END_OF_DAY,
+    Availability,
     Window,
     availability_from_json,
     availability_to_json,
@@ -19,8 +20,8 @@ from session_api.domain.availability import (
     validate_availability,
     window_instants,
 )
-from session_api.domain.months import month_of, month_of_date, months_between
-from session_api.domain.quota import MonthUsage
+from session_api.domain.months import month_of, months_between
+from session_api.domain.quota import MonthUsage, ProgramWindow
 from session_api.errors import Forbidden, ValidationProblem
 from session_api.services import access
 from session_api.services.context import Context
@@ -52,18 +53,16 @@ class FreeSlots:
     months: list[MonthUsage]
 
 
-async def get_availability(
-    ctx: Context, principal: Principal, coach_id: uuid.UUID
-) -> dict[str, Any]:
+async def get_availability(ctx: Context, principal: Principal, coach_id: uuid.UUID) -> Availability:
     """The coach's availability as stored, for anyone who may see the coach."""
     async with ctx.reading() as uow:
         coach = await access.visible_coach(uow, principal, coach_id)
-    return availability_to_json(availability_from_json(coach.availability))
+    return availability_from_json(coach.availability)
 
 
 async def put_availability(
-    ctx: Context, principal: Principal, coach_id: uuid.UUID, document: dict[str, Any]
-) -> dict[str, Any]:
+    ctx: Context, principal: Principal, coach_id: uuid.UUID, document: Mapping[str, object]
+) -> Availability:
     """Replace the coach's availability (the coach or an admin); answers what was stored."""
     async with ctx.writing() as uow:
         await access.visible_coach(uow, principal, coach_id, for_update=True)
@@ -71,10 +70,9 @@ async def put_availability(
             raise Forbidden("Only the coach or an admin may change the coach's availability.")
         availability = availability_from_json(document)
         validate_availability(availability)
-        stored = availability_to_json(availability)
-        await uow.coaches.change(coach_id, {"availability": stored})
+        await uow.coaches.change(coach_id, {"availability": availability_to_json(availability)})
         await uow.commit()
-    return stored
+    return availability
 
 
 async def list_free_slots(
@@ -98,6 +96,7 @@ async def list_free_slots(
             coachee = await access.visible_coachee(uow, principal, coachee_id)
             if coachee.coach_id != coach_id:
                 raise access.not_found("coachee", coachee_id)
+            booking.ensure_active(coachee.name, coachee.status)
             program = await uow.programs.get(coachee.program_id)
             assert program is not None, "a coachee's program is a foreign key"
         last_day = min(last_day, LAST_SLOT_DAY)
@@ -119,7 +118,8 @@ async def list_free_slots(
         )
         usage: list[MonthUsage] = []
         if coachee is not None and program is not None:
-            months = _months_of(program, search_start, range_end, ZoneInfo(coachee.timezone))
+            window = ProgramWindow.from_dates(program.starts_on, program.ends_on)
+            months = _months_of(window, search_start, range_end, ZoneInfo(coachee.timezone))
             if months:
                 counts = await uow.sessions.usage_by_month(coachee.id, months[0], months[-1])
                 usage = [
@@ -144,15 +144,14 @@ async def list_free_slots(
         return FreeSlots(
             slots=[FreeSlot(start, end, None, None) for start, end in found], months=[]
         )
-    coachee_zone = ZoneInfo(coachee.timezone)
-    full = {month.month: month.full for month in usage}
-    slots = []
-    for start, end in found:
-        first_day_there = start.astimezone(coachee_zone).date()
-        # A slot outside the program would be refused as `outside_program`: never offer it.
-        if _in_program(program, first_day_there, end, coachee_zone):
-            month = month_of_date(first_day_there)
-            slots.append(FreeSlot(start, end, month, full[month]))
+    flagged = booking.slot_months(
+        found,
+        coachee_timezone=coachee.timezone,
+        starts_on=program.starts_on,
+        ends_on=program.ends_on,
+        usage=usage,
+    )
+    slots = [FreeSlot(p.starts_at, p.ends_at, p.month, full) for p, full in flagged]
     return FreeSlots(slots=slots, months=usage)
 
 
@@ -179,21 +178,12 @@ def _range_instants(first_day: date, last_day: date, zone: ZoneInfo) -> tuple[da
     return (start, last[1] if last else start)
 
 
-def _months_of(program: AnyRow, start: datetime, end: datetime, zone: ZoneInfo) -> list[str]:
+def _months_of(window: ProgramWindow, start: datetime, end: datetime, zone: ZoneInfo) -> list[str]:
     """The coachee's months that [start, end) touches, within the program's months."""
     if start >= end:
         return []
-    first = month_of(start, zone)
+    first = max(month_of(start, zone), window.first_month or "")
     last = month_of(end - _TICK, zone)
-    if program.starts_on is not None:
-        first = max(first, month_of_date(program.starts_on))
-    if program.ends_on is not None:
-        last = min(last, month_of_date(program.ends_on))
+    if window.last_month is not None:
+        last = min(last, window.last_month)
     return months_between(first, last)
-
-
-def _in_program(program: AnyRow, first_day: date, end: datetime, zone: ZoneInfo) -> bool:
-    """Whether a slot's local dates, in the coachee's zone, lie within the program's dates."""
-    if program.starts_on is not None and first_day < program.starts_on:
-        return False
-    return program.ends_on is None or (end - _TICK).astimezone(zone).date() <= program.ends_on

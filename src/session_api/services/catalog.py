@@ -41,18 +41,21 @@ async def list_programs(
 ) -> Sequence[AnyRow]:
     """Programs by id: all for admins and coaches, their own for a coachee."""
     async with ctx.reading() as uow:
-        where = []
+        only: list[uuid.UUID] | None = None
         if principal.role is Role.COACHEE:
             coachee = await uow.coachees.get(principal.person_id())
-            where.append(uow.programs.table.c.id == (coachee.program_id if coachee else None))
-        return await uow.programs.page(after=after, limit=limit, where=where)
+            only = [coachee.program_id] if coachee else []
+        return await uow.programs.page(after=after, limit=limit, only=only)
 
 
 async def update_program(
     ctx: Context, principal: Principal, program_id: uuid.UUID, changes: dict[str, Any]
 ) -> AnyRow:
     """Change a program; lowering the monthly limit never cancels anything."""
-    _refuse_nulls(changes, ("name", "sessions_per_month", "session_minutes", "late_cancel_hours"))
+    _refuse_nulls(
+        changes,
+        ("name", "sessions_per_month", "session_minutes", "late_cancel_hours", "reminder_hours"),
+    )
     async with ctx.writing() as uow:
         program = await access.visible_program(uow, principal, program_id)
         principal.require_admin()
@@ -86,14 +89,13 @@ async def list_coaches(
 ) -> Sequence[AnyRow]:
     """Coaches by id: all for admins; a coach sees themselves, a coachee their coach."""
     async with ctx.reading() as uow:
-        column = uow.coaches.table.c.id
-        where = []
+        only: list[uuid.UUID] | None = None
         if principal.role is Role.COACH:
-            where.append(column == principal.person_id())
+            only = [principal.person_id()]
         elif principal.role is Role.COACHEE:
             coachee = await uow.coachees.get(principal.person_id())
-            where.append(column == (coachee.coach_id if coachee else None))
-        return await uow.coaches.page(after=after, limit=limit, where=where)
+            only = [coachee.coach_id] if coachee else []
+        return await uow.coaches.page(after=after, limit=limit, only=only)
 
 
 async def update_coach(
@@ -131,13 +133,11 @@ async def list_coachees(
 ) -> Sequence[AnyRow]:
     """Coachees by id: all for admins, a coach's own, a coachee themselves."""
     async with ctx.reading() as uow:
-        table = uow.coachees.table
-        where = []
         if principal.role is Role.COACH:
-            where.append(table.c.coach_id == principal.person_id())
-        elif principal.role is Role.COACHEE:
-            where.append(table.c.id == principal.person_id())
-        return await uow.coachees.page(after=after, limit=limit, where=where)
+            return await uow.coachees.page_of_coach(principal.person_id(), after=after, limit=limit)
+        if principal.role is Role.COACHEE:
+            return await uow.coachees.page(after=after, limit=limit, only=[principal.person_id()])
+        return await uow.coachees.page(after=after, limit=limit)
 
 
 async def update_coachee(

@@ -31,6 +31,10 @@ class Context:
         """A unit of work that writes; on SQLite it holds the write lock from its first step."""
         return UnitOfWork(self.engine, write=True)
 
+    def streaming(self) -> UnitOfWork:
+        """A read-only unit of work that sees one snapshot throughout, for long streamed reads."""
+        return UnitOfWork(self.engine, write=False, snapshot=True)
+
     def now(self) -> datetime:
         """The current instant, from the clock."""
         return self.clock()

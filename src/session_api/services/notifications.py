@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from session_api.auth import Principal
 from session_api.db.repositories.base import AnyRow
 from session_api.errors import ValidationProblem
 from session_api.notify.signing import generate_secret
-from session_api.notify.targets import private_host_reason
+from session_api.notify.targets import malformed_target_reason, private_host_reason
+from session_api.notify.webhooks import PingOutcome, send_ping
 from session_api.services import access
 from session_api.services.context import Context
 
@@ -99,6 +101,64 @@ async def update_webhook(
     return subscription
 
 
+async def rotate_webhook_secret(
+    ctx: Context, principal: Principal, webhook_id: uuid.UUID, *, grace: timedelta
+) -> AnyRow:
+    """Give a subscription a new secret; the current one keeps signing during `grace`.
+
+    Only one previous secret is kept: rotating again during a grace period ends the older
+    secret's grace at once.
+    """
+    principal.require_admin()
+    now = ctx.now()
+    async with ctx.writing() as uow:
+        subscription = await uow.webhooks.rotate_secret(
+            webhook_id,
+            generate_secret(),
+            previous_expires_at=now + grace if grace > timedelta(0) else None,
+            now=now,
+        )
+        if subscription is None:
+            raise access.not_found("webhook", webhook_id)
+        await uow.commit()
+    return subscription
+
+
+async def webhook_deliveries(
+    ctx: Context,
+    principal: Principal,
+    webhook_id: uuid.UUID,
+    *,
+    before: int | None,
+    limit: int,
+    state: str | None,
+) -> Sequence[AnyRow]:
+    """A subscription's deliveries, newest first (one extra row means there are more)."""
+    principal.require_admin()
+    async with ctx.reading() as uow:
+        if await uow.webhooks.get(webhook_id) is None:
+            raise access.not_found("webhook", webhook_id)
+        return await uow.webhooks.deliveries(webhook_id, before=before, limit=limit, state=state)
+
+
+async def ping_webhook(
+    ctx: Context,
+    principal: Principal,
+    webhook_id: uuid.UUID,
+    *,
+    timeout_seconds: float,
+    allow_private_targets: bool,
+) -> PingOutcome:
+    """Send a signed test message to a subscription now, with no transaction open."""
+    subscription = await get_webhook(ctx, principal, webhook_id)
+    return await send_ping(
+        subscription,
+        now=ctx.now(),
+        timeout_seconds=timeout_seconds,
+        allow_private_targets=allow_private_targets,
+    )
+
+
 async def delete_webhook(ctx: Context, principal: Principal, webhook_id: uuid.UUID) -> None:
     """Remove a subscription; what it has not received yet is given up."""
     principal.require_admin()
@@ -116,6 +176,8 @@ def _distinct(event_types: Sequence[str] | None) -> list[str] | None:
 
 
 def _ensure_allowed_target(url: str, allow_private_targets: bool) -> None:
+    if (malformed := malformed_target_reason(url)) is not None:
+        raise ValidationProblem(f"url: {malformed}.")
     if allow_private_targets:
         return
     if (reason := private_host_reason(url)) is not None:

@@ -1,4 +1,4 @@
-"""The coach's views (SPEC §1.5): what is next, everything ahead, and who has nothing ahead."""
+"""The coach's views (SPEC §1.5): next, ahead, left to mark, and coachees with nothing ahead."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from session_api.auth import Principal, Role
@@ -43,10 +44,11 @@ async def next_sessions(
         return rows
 
 
-async def future_sessions(
+async def listed_sessions(
     ctx: Context,
     principal: Principal,
     *,
+    view: Literal["all-future", "unmarked"] = "all-future",
     coach_id: uuid.UUID | None = None,
     coachee_id: uuid.UUID | None = None,
     statuses: Sequence[str] | None = None,
@@ -55,15 +57,46 @@ async def future_sessions(
     after: tuple[datetime, uuid.UUID] | None = None,
     limit: int,
 ) -> Sequence[AnyRow]:
-    """Up to `limit + 1` future open sessions the caller may see; filters only narrow them."""
+    """Up to `limit + 1` sessions of a view the caller may see; filters only narrow them.
+
+    `all-future`: open sessions ahead; `unmarked`: scheduled sessions that ended unmarked.
+    """
+    where = _visible(
+        ctx,
+        principal,
+        coach_id=coach_id,
+        coachee_id=coachee_id,
+        statuses=statuses,
+        starts_from=starts_from,
+        starts_before=starts_before,
+    )
+    if where is None:
+        return []
+    async with ctx.reading() as uow:
+        if view == "unmarked":
+            return await uow.views.unmarked_sessions(where, after=after, limit=limit)
+        return await uow.views.future_sessions(where, after=after, limit=limit)
+
+
+def _visible(
+    ctx: Context,
+    principal: Principal,
+    *,
+    coach_id: uuid.UUID | None,
+    coachee_id: uuid.UUID | None,
+    statuses: Sequence[str] | None = None,
+    starts_from: datetime | None,
+    starts_before: datetime | None,
+) -> FutureSessions | None:
+    """The sessions the caller may see, narrowed by the filters; None when nothing is left."""
     if starts_from and starts_before and starts_before <= starts_from:
         raise ValidationProblem("`to` must lie after `from`.")
     if principal.role is Role.COACHEE:
         own = principal.person_id()
         if coachee_id not in (None, own):
-            return []
+            return None
         coachee_id = own
-    where = FutureSessions(
+    return FutureSessions(
         now=ctx.now(),
         statuses=statuses or OPEN,
         coach_id=coach_id,
@@ -72,8 +105,6 @@ async def future_sessions(
         starts_before=starts_before,
         coachees_of=principal.person_id() if principal.role is Role.COACH else None,
     )
-    async with ctx.reading() as uow:
-        return await uow.views.future_sessions(where, after=after, limit=limit)
 
 
 async def unscheduled_coachees(

@@ -17,6 +17,8 @@ from session_api.api.schemas.availability import (
     FreeSlotsRead,
     MonthQuotaRead,
 )
+from session_api.domain.availability import availability_to_json
+from session_api.domain.booking import MAX_SESSION_MINUTES, MIN_SESSION_MINUTES
 from session_api.services import access, availability
 
 router = APIRouter(prefix="/v1/coaches", tags=["availability"])
@@ -34,7 +36,8 @@ runs from `start` up to, not including, `end`, and `end` may be `"24:00"`, the m
 the day. On each weekday and each date, windows must end after they start and must not overlap
 (touching is allowed: `09:00-12:00` and `12:00-13:00`); a date has at most one override. An
 override replaces its weekday's windows for that date; an override with no `windows` is a day
-off. A session must lie wholly inside one window; touching windows are not joined.
+off. A session must lie wholly inside one window; windows that touch form one window, across
+midnight too (Monday until `24:00` and Tuesday from `00:00`).
 
 {DST_POLICY}"""
 
@@ -58,8 +61,10 @@ Bookable times of the coach, in time order, for a schedule dialog.
 
 * `from` and `to` are dates in the coach's time zone, both included, at most 62 days apart
   (`to` before `from`, or further apart, is 422).
-* A slot lies wholly inside one availability window, starts strictly after now, and overlaps no
-  `requested` or `scheduled` session of the coach, nor, with `coachee_id`, of the coachee.
+* A slot starts inside one availability window and lies wholly inside it or the windows that
+  touch it (09:00-12:00 and 12:00-13:00, or Monday until 24:00 and Tuesday from 00:00, form one
+  window), starts strictly after now, and overlaps no `requested` or `scheduled` session of the
+  coach, nor, with `coachee_id`, of the coachee.
 * **Step alignment.** Slots start at the window's start and then every `step_minutes` (default
   30) of elapsed time: a `09:10-12:00` window offers 09:10, 09:40, ... After a busy session the
   next slot is the next step on that grid at or after the session's end, not the end itself.
@@ -70,7 +75,8 @@ Bookable times of the coach, in time order, for a schedule dialog.
   coachee's months from the current one (or the range's first, if later) to the range's last,
   within the program, with `limit`, `used`, `remaining` and `full`. Slots in full months stay in
   the list, flagged, so a dialog can grey them out; slots outside the program's dates are left
-  out, since booking them would be refused. Without `coachee_id`, `month` and `month_full` are
+  out, since booking them would be refused. A coachee who is not `active` cannot be booked:
+  409 `coachee_inactive`. Without `coachee_id`, `month` and `month_full` are
   null and `months` is empty.
 
 {DST_POLICY} A repeated hour offers both of its instants."""
@@ -82,7 +88,7 @@ async def get_availability(
 ) -> AvailabilityRead:
     """The coach's availability."""
     stored = await availability.get_availability(ctx, principal, access.parse_id("coach", coach_id))
-    return AvailabilityRead.model_validate(stored)
+    return AvailabilityRead.model_validate(availability_to_json(stored))
 
 
 @router.put("/{coach_id}/availability", responses=problems(403, 404), description=PUT_AVAILABILITY)
@@ -93,10 +99,10 @@ async def put_availability(
     stored = await availability.put_availability(
         ctx, principal, access.parse_id("coach", coach_id), body.model_dump(mode="json")
     )
-    return AvailabilityRead.model_validate(stored)
+    return AvailabilityRead.model_validate(availability_to_json(stored))
 
 
-@router.get("/{coach_id}/free-slots", responses=problems(404), description=LIST_FREE_SLOTS)
+@router.get("/{coach_id}/free-slots", responses=problems(404, 409), description=LIST_FREE_SLOTS)
 async def list_free_slots(
     coach_id: str,
     ctx: ContextDep,
@@ -106,7 +112,12 @@ async def list_free_slots(
     ],
     to: Annotated[CalendarDate, Query(description="Last day (included), in the coach's zone.")],
     duration_minutes: Annotated[
-        int | None, Query(ge=15, le=240, description="Length of a slot, 15..240 minutes.")
+        int | None,
+        Query(
+            ge=MIN_SESSION_MINUTES,
+            le=MAX_SESSION_MINUTES,
+            description="Length of a slot, 15..240 minutes.",
+        ),
     ] = None,
     coachee_id: Annotated[
         uuid.UUID | None,

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
-from pydantic import BaseModel, Field
 
+from session_api.api.created import created, locate
 from session_api.api.deps import ContextDep, OptionalPrincipalDep, PrincipalDep
 from session_api.api.problems import problems
+from session_api.api.schemas.calendars import CalendarKey
 from session_api.errors import Unauthorized
 from session_api.services import access, calendars
 
@@ -80,22 +81,17 @@ async def get_coach_calendar(
     return _calendar(ics, "calendar.ics")
 
 
-class CalendarKey(BaseModel):
-    """The secret of a coach's calendar subscription URL."""
-
-    key: str
-    url: str = Field(description="The path to subscribe to, relative to the API's origin.")
-
-
 @router.post(
     "/v1/coaches/{coach_id}/calendar-key",
     status_code=status.HTTP_201_CREATED,
-    responses=problems(403, 404),
+    responses={**problems(403, 404), **created()},
 )
 async def create_calendar_key(
-    coach_id: str, ctx: ContextDep, principal: PrincipalDep
+    coach_id: str, ctx: ContextDep, principal: PrincipalDep, response: Response
 ) -> CalendarKey:
     """A new key for the coach's calendar URL (the coach or admins); the old URL stops working."""
     coach = access.parse_id("coach", coach_id)
     key = await calendars.new_calendar_key(ctx, principal, coach)
-    return CalendarKey(key=key, url=f"/v1/coaches/{coach}/calendar.ics?key={key}")
+    calendar_key = CalendarKey.for_coach(coach, key)
+    locate(response, calendar_key.url)
+    return calendar_key

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 
+from session_api.api.created import created, locate
 from session_api.api.deps import ContextDep, PrincipalDep
-from session_api.api.paging import Cursor, Limit, decode_id_cursor, page_by_id
+from session_api.api.paging import BY_ID, Cursor, Limit, page_by_id
 from session_api.api.problems import problems
 from session_api.api.schemas.common import ItemList, Page
 from session_api.api.schemas.people import CoacheeCreate, CoacheeRead, CoacheeUpdate
@@ -17,12 +18,13 @@ from session_api.services import access, allowance, catalog
 router = APIRouter(prefix="/v1/coachees", tags=["coachees"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=problems(403))
+@router.post("", status_code=status.HTTP_201_CREATED, responses={**problems(403), **created()})
 async def create_coachee(
-    body: CoacheeCreate, ctx: ContextDep, principal: PrincipalDep
+    body: CoacheeCreate, ctx: ContextDep, principal: PrincipalDep, response: Response
 ) -> CoacheeRead:
     """Enrol a coachee in a program with a coach (admins)."""
     coachee = await catalog.create_coachee(ctx, principal, body.model_dump())
+    locate(response, f"/v1/coachees/{coachee.id}")
     return CoacheeRead.model_validate(coachee)
 
 
@@ -31,7 +33,7 @@ async def list_coachees(
     ctx: ContextDep, principal: PrincipalDep, limit: Limit = 50, cursor: Cursor = None
 ) -> Page[CoacheeRead]:
     """Coachees the caller may see, by id: a coach lists their own."""
-    rows = await catalog.list_coachees(ctx, principal, after=decode_id_cursor(cursor), limit=limit)
+    rows = await catalog.list_coachees(ctx, principal, after=BY_ID.decode(cursor), limit=limit)
     items, next_cursor = page_by_id(rows, limit, CoacheeRead.model_validate)
     return Page(items=items, next_cursor=next_cursor)
 
@@ -98,13 +100,15 @@ async def list_coachee_months(
     )
 
 
-@router.get("/{coachee_id}/default-slot", responses=problems(404))
+@router.get("/{coachee_id}/default-slot", responses=problems(404, 409))
 async def get_default_slot(
     coachee_id: str, ctx: ContextDep, principal: PrincipalDep
 ) -> DefaultSlotRead:
     """Where the schedule dialog opens: the earliest month with room, "Session N of M".
 
-    404 `not_found` (with a detail saying so) when no month within the program has room.
+    404 `no_month_with_room` when no month within the program has room (an unknown or
+    unseen coachee is 404 `not_found`); 409 `coachee_inactive` when the coachee is not
+    active (they cannot be booked).
     """
     slot = await allowance.default_slot(ctx, principal, access.parse_id("coachee", coachee_id))
     return DefaultSlotRead(

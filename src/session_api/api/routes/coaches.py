@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Response, status
 
+from session_api.api.created import created, locate
 from session_api.api.deps import ContextDep, PrincipalDep
-from session_api.api.paging import Cursor, Limit, decode_id_cursor, page_by_id
+from session_api.api.paging import BY_ID, Cursor, Limit, page_by_id
 from session_api.api.problems import problems
 from session_api.api.schemas.common import Page
 from session_api.api.schemas.people import CoachCreate, CoachRead, CoachUpdate
@@ -14,10 +15,13 @@ from session_api.services import access, catalog
 router = APIRouter(prefix="/v1/coaches", tags=["coaches"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=problems(403))
-async def create_coach(body: CoachCreate, ctx: ContextDep, principal: PrincipalDep) -> CoachRead:
+@router.post("", status_code=status.HTTP_201_CREATED, responses={**problems(403), **created()})
+async def create_coach(
+    body: CoachCreate, ctx: ContextDep, principal: PrincipalDep, response: Response
+) -> CoachRead:
     """Create a coach (admins)."""
     coach = await catalog.create_coach(ctx, principal, body.model_dump())
+    locate(response, f"/v1/coaches/{coach.id}")
     return CoachRead.model_validate(coach)
 
 
@@ -26,7 +30,7 @@ async def list_coaches(
     ctx: ContextDep, principal: PrincipalDep, limit: Limit = 50, cursor: Cursor = None
 ) -> Page[CoachRead]:
     """Coaches the caller may see, by id."""
-    rows = await catalog.list_coaches(ctx, principal, after=decode_id_cursor(cursor), limit=limit)
+    rows = await catalog.list_coaches(ctx, principal, after=BY_ID.decode(cursor), limit=limit)
     items, next_cursor = page_by_id(rows, limit, CoachRead.model_validate)
     return Page(items=items, next_cursor=next_cursor)
 

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter
-from pydantic import BaseModel
 
 from session_api.api.deps import ContextDep
-from session_api.api.schemas.common import Problem
+from session_api.api.schemas.health import Health
+from session_api.api.schemas.problems import Problem
 from session_api.db.engine import ping
 from session_api.errors import ServiceUnavailable
 
 router = APIRouter(tags=["ops"])
-
-
-class Health(BaseModel):
-    """The service's state."""
-
-    status: str
+log = logging.getLogger("session_api")
 
 
 @router.get("/healthz")
@@ -34,6 +31,8 @@ async def readyz(ctx: ContextDep) -> Health:
     try:
         await ping(ctx.engine)
     except Exception as error:
+        # An outage must show in the logs, not only in the answer to the orchestrator.
+        log.warning("database unreachable: %s: %s", type(error).__name__, error)
         raise ServiceUnavailable(
             f"The database cannot be reached ({type(error).__name__})."
         ) from error

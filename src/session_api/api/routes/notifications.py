@@ -2,57 +2,45 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import timedelta
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
+from session_api.api.created import created, locate
 from session_api.api.deps import ContextDep, PrincipalDep, SettingsDep
-from session_api.api.paging import (
-    Cursor,
-    Limit,
-    decode_cursor,
-    decode_id_cursor,
-    encode_cursor,
-    page_by_id,
-)
+from session_api.api.paging import BY_ID, BY_POSITION, Cursor, Limit, page_by_id
 from session_api.api.problems import problems
 from session_api.api.schemas.common import Page
 from session_api.api.schemas.notifications import (
+    DeliveryStatus,
     EventPage,
     EventRead,
     WebhookCreate,
     WebhookCreated,
+    WebhookDeliveryRead,
     WebhookRead,
+    WebhookSecretRotated,
+    WebhookSecretRotation,
+    WebhookTestResult,
     WebhookUpdate,
 )
-from session_api.errors import ValidationProblem
 from session_api.services import access, notifications
 
 router = APIRouter(tags=["notifications"])
 
-After = Annotated[
-    str | None,
-    Query(max_length=500, description="The `next_cursor` of the previous page; omit to start."),
-]
-
-
-def _position(after: str | None) -> int:
-    if after is None:
-        return 0
-    position: Any = decode_cursor(after).get("position")
-    if not isinstance(position, int) or isinstance(position, bool) or position < 0:
-        raise ValidationProblem("The cursor cannot be read; start again without it.")
-    return position
+# A test message waits this long at most (or the worker's webhook timeout, if shorter).
+TEST_TIMEOUT_SECONDS = 5.0
 
 
 @router.get("/v1/events", responses=problems(403))
 async def list_events(
-    ctx: ContextDep, principal: PrincipalDep, after: After = None, limit: Limit = 50
+    ctx: ContextDep, principal: PrincipalDep, cursor: Cursor = None, limit: Limit = 50
 ) -> EventPage:
     """The event feed, oldest first (admins).
 
     `next_cursor` is never null: on the last page it names the last event returned (or
-    repeats `after`), so a consumer polls with it and receives only what is new.
+    repeats `cursor`), so a consumer polls with it and receives only what is new.
 
     Ordering: events join the feed when the outbox worker (`session-api worker`) has fanned
     them out, under one lock, in the order their transactions committed. An event whose id
@@ -61,7 +49,7 @@ async def list_events(
     run (typically within `SESSION_API_WORKER_POLL_SECONDS`), not at the instant of commit.
     Delivery is at least once; deduplicate by `id`.
     """
-    position = _position(after)
+    position = BY_POSITION.decode(cursor) or 0
     rows = await notifications.events_after(ctx, principal, after=position, limit=limit)
     items = [
         EventRead(
@@ -76,14 +64,25 @@ async def list_events(
     ]
     if rows:
         position = rows[-1].feed_position
-    return EventPage(items=items, next_cursor=encode_cursor({"position": position}))
+    return EventPage(items=items, next_cursor=BY_POSITION.encode(position))
 
 
-@router.post("/v1/webhooks", status_code=status.HTTP_201_CREATED, responses=problems(403))
+@router.post(
+    "/v1/webhooks",
+    status_code=status.HTTP_201_CREATED,
+    responses={**problems(403), **created()},
+)
 async def create_webhook(
-    body: WebhookCreate, ctx: ContextDep, principal: PrincipalDep, settings: SettingsDep
+    body: WebhookCreate,
+    ctx: ContextDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    response: Response,
 ) -> WebhookCreated:
     """Subscribe a URL to events (admins); the answer carries the signing secret, once.
+
+    The subscription receives the events that occur from its creation on (`occurred_at` at
+    or after its `created_at`), never older ones; the feed has those.
 
     Each event is POSTed as JSON (the shape of a feed item) with the Standard Webhooks
     headers `webhook-id` (the event id, the same on every retry), `webhook-timestamp` and
@@ -100,6 +99,7 @@ async def create_webhook(
         event_types=body.event_types,
         allow_private_targets=settings.webhook_allow_private_targets,
     )
+    locate(response, f"/v1/webhooks/{row.id}")
     return WebhookCreated.model_validate(row)
 
 
@@ -109,7 +109,7 @@ async def list_webhooks(
 ) -> Page[WebhookRead]:
     """Webhook subscriptions by id (admins)."""
     rows = await notifications.list_webhooks(
-        ctx, principal, after=decode_id_cursor(cursor), limit=limit
+        ctx, principal, after=BY_ID.decode(cursor), limit=limit
     )
     items, next_cursor = page_by_id(rows, limit, WebhookRead.model_validate)
     return Page(items=items, next_cursor=next_cursor)
@@ -157,3 +157,91 @@ async def update_webhook(
 async def delete_webhook(webhook_id: str, ctx: ContextDep, principal: PrincipalDep) -> None:
     """Remove a subscription (admins); deliveries it had not received are given up."""
     await notifications.delete_webhook(ctx, principal, access.parse_id("webhook", webhook_id))
+
+
+@router.get("/v1/webhooks/{webhook_id}/deliveries", responses=problems(403, 404))
+async def list_webhook_deliveries(
+    webhook_id: str,
+    ctx: ContextDep,
+    principal: PrincipalDep,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    state: Annotated[
+        DeliveryStatus | None, Query(alias="status", description="Only deliveries in this status.")
+    ] = None,
+) -> Page[WebhookDeliveryRead]:
+    """A subscription's deliveries, newest first (admins): status, attempts and last error.
+
+    One item per event fanned out to the subscription, kept as long as the delivery log
+    is. Test messages (`POST /v1/webhooks/{id}/test`) are not listed: they are answered
+    directly.
+    """
+    rows = await notifications.webhook_deliveries(
+        ctx,
+        principal,
+        access.parse_id("webhook", webhook_id),
+        before=BY_POSITION.decode(cursor),  # deliveries are numbered like feed positions
+        limit=limit,
+        state=state,
+    )
+    items, next_cursor = BY_POSITION.page(
+        rows, limit, WebhookDeliveryRead.model_validate, lambda row: int(row.id)
+    )
+    return Page(items=items, next_cursor=next_cursor)
+
+
+@router.post("/v1/webhooks/{webhook_id}/test", responses=problems(403, 404))
+async def ping_webhook(
+    webhook_id: str, ctx: ContextDep, principal: PrincipalDep, settings: SettingsDep
+) -> WebhookTestResult:
+    """Send a signed test message to the subscription now and answer with the outcome (admins).
+
+    The body is shaped like an event: `{id, type: "webhook.test", session_id: null,
+    coachee_id: null, occurred_at, data: {webhook_id}}`, with the usual Standard Webhooks
+    headers (signed with both secrets during a rotation). It is sent synchronously, once,
+    from this request, with the same address checks as deliveries and a timeout of at most
+    5 seconds; it does not go through the outbox, is not retried, is not listed among the
+    deliveries and never disables the subscription (it is sent to inactive ones too). A
+    receiver that is down, slow or refusing is answered 200 with `delivered: false` and
+    `error`, never a server error.
+    """
+    outcome = await notifications.ping_webhook(
+        ctx,
+        principal,
+        access.parse_id("webhook", webhook_id),
+        timeout_seconds=min(TEST_TIMEOUT_SECONDS, settings.webhook_timeout_seconds),
+        allow_private_targets=settings.webhook_allow_private_targets,
+    )
+    return WebhookTestResult(
+        id=outcome.id,
+        delivered=outcome.delivered,
+        status_code=outcome.status_code,
+        error=outcome.error,
+    )
+
+
+@router.post("/v1/webhooks/{webhook_id}/rotate-secret", responses=problems(403, 404))
+async def rotate_webhook_secret(
+    webhook_id: str,
+    ctx: ContextDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    body: WebhookSecretRotation | None = None,
+) -> WebhookSecretRotated:
+    """Replace the signing secret (admins); the answer carries the new one, once.
+
+    During the grace period (`grace_seconds`, default 24 hours, configurable with
+    `SESSION_API_WEBHOOK_SECRET_GRACE_SECONDS`) every message is signed with both secrets:
+    `webhook-signature` carries two space-separated `v1,` signatures, so a receiver
+    verifying with either secret accepts it while it switches. After it, only the new
+    secret signs. Rotating again during a grace period retires the older secret at once.
+    """
+    requested = None if body is None else body.grace_seconds
+    grace_seconds = settings.webhook_secret_grace_seconds if requested is None else requested
+    row = await notifications.rotate_webhook_secret(
+        ctx,
+        principal,
+        access.parse_id("webhook", webhook_id),
+        grace=timedelta(seconds=grace_seconds),
+    )
+    return WebhookSecretRotated.model_validate(row)

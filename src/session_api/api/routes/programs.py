@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Response, status
 
+from session_api.api.created import created, locate
 from session_api.api.deps import ContextDep, PrincipalDep
-from session_api.api.paging import Cursor, Limit, decode_id_cursor, page_by_id
+from session_api.api.paging import BY_ID, Cursor, Limit, page_by_id
 from session_api.api.problems import problems
 from session_api.api.schemas.common import Page
 from session_api.api.schemas.programs import ProgramCreate, ProgramRead, ProgramUpdate
@@ -14,12 +15,13 @@ from session_api.services import access, catalog
 router = APIRouter(prefix="/v1/programs", tags=["programs"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=problems(403))
+@router.post("", status_code=status.HTTP_201_CREATED, responses={**problems(403), **created()})
 async def create_program(
-    body: ProgramCreate, ctx: ContextDep, principal: PrincipalDep
+    body: ProgramCreate, ctx: ContextDep, principal: PrincipalDep, response: Response
 ) -> ProgramRead:
     """Create a program (admins)."""
     program = await catalog.create_program(ctx, principal, body.model_dump())
+    locate(response, f"/v1/programs/{program.id}")
     return ProgramRead.model_validate(program)
 
 
@@ -28,7 +30,7 @@ async def list_programs(
     ctx: ContextDep, principal: PrincipalDep, limit: Limit = 50, cursor: Cursor = None
 ) -> Page[ProgramRead]:
     """Programs the caller may see, by id."""
-    rows = await catalog.list_programs(ctx, principal, after=decode_id_cursor(cursor), limit=limit)
+    rows = await catalog.list_programs(ctx, principal, after=BY_ID.decode(cursor), limit=limit)
     items, next_cursor = page_by_id(rows, limit, ProgramRead.model_validate)
     return Page(items=items, next_cursor=next_cursor)
 

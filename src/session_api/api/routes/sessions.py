@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Header, Response, status
 from fastapi.responses import JSONResponse
 
+from session_api.api.created import created, locate
 from session_api.api.deps import ContextDep, PrincipalDep
 from session_api.api.problems import problems
 from session_api.api.schemas.common import ItemList
@@ -24,9 +25,9 @@ from session_api.api.schemas.sessions import (
     SessionReschedule,
 )
 from session_api.auth import Principal
-from session_api.db.repositories.base import AnyRow
+from session_api.db.repositories.sessions import NumberedSession
 from session_api.domain.quota import SessionStatus
-from session_api.services import access, batch, scheduling
+from session_api.services import access, batch, scheduling, sessions
 from session_api.services.context import Context
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
@@ -41,15 +42,15 @@ IfMatch = Annotated[
 _ETAG_HEADER = {"ETag": {"description": "The session's version.", "schema": {"type": "string"}}}
 
 
-def _answer(row: AnyRow, response: Response) -> SessionRead:
-    response.headers["ETag"] = scheduling.etag(row.version)
+def _answer(row: NumberedSession, response: Response) -> SessionRead:
+    response.headers["ETag"] = sessions.etag(row.version)
     return SessionRead.from_row(row)
 
 
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    responses={**problems(403, 404, 409), 201: {"headers": _ETAG_HEADER}},
+    responses={**problems(403, 404, 409), **created(**_ETAG_HEADER)},
 )
 async def create_session(
     body: SessionCreate, ctx: ContextDep, principal: PrincipalDep, response: Response
@@ -64,14 +65,16 @@ async def create_session(
     row = await scheduling.book(
         ctx,
         principal,
-        coachee_id=body.coachee_id,
-        starts_at=body.starts_at,
-        duration_minutes=body.duration_minutes,
-        status=SessionStatus(body.status),
-        override_availability=body.override_availability,
-        note=body.note,
+        scheduling.NewSession(
+            coachee_id=body.coachee_id,
+            starts_at=body.starts_at,
+            duration_minutes=body.duration_minutes,
+            status=SessionStatus(body.status),
+            override_availability=body.override_availability,
+            note=body.note,
+        ),
     )
-    response.headers["Location"] = f"/v1/sessions/{row.id}"
+    locate(response, f"/v1/sessions/{row.id}")
     return _answer(row, response)
 
 
@@ -81,7 +84,11 @@ async def create_session(
     response_model=None,
     responses={
         **problems(403, 404, 409),
-        201: {"model": ItemList[SessionRead], "description": "Every session was booked."},
+        201: {
+            "model": ItemList[SessionRead],
+            "description": "Every session was booked; `Location` names the first.",
+            **created()[201],
+        },
         200: {"model": BatchPlan, "description": "The dry-run plan; nothing was written."},
     },
 )
@@ -102,16 +109,20 @@ async def create_session_batch(
     result = await batch.plan(
         ctx,
         principal,
-        coachee_id=body.coachee_id,
-        starts=body.starts_at,
-        recurrence=None
-        if recurrence is None
-        else (recurrence.first_starts_at, recurrence.every_weeks, recurrence.count),
-        duration_minutes=body.duration_minutes,
-        status=SessionStatus(body.status),
-        override_availability=body.override_availability,
-        note=body.note,
-        dry_run=body.dry_run,
+        batch.NewBatch(
+            coachee_id=body.coachee_id,
+            starts=body.starts_at,
+            recurrence=None
+            if recurrence is None
+            else batch.Recurrence(
+                recurrence.first_starts_at, recurrence.every_weeks, recurrence.count
+            ),
+            duration_minutes=body.duration_minutes,
+            status=SessionStatus(body.status),
+            override_availability=body.override_availability,
+            note=body.note,
+            dry_run=body.dry_run,
+        ),
     )
     if body.dry_run:
         dry_plan = BatchPlan(
@@ -119,10 +130,14 @@ async def create_session_batch(
             occurrences=[OccurrenceRead.model_validate(vars(o)) for o in result.occurrences],
         )
         return JSONResponse(dry_plan.model_dump(mode="json"), status_code=200)
-    created: ItemList[SessionRead] = ItemList(
+    booked: ItemList[SessionRead] = ItemList(
         items=[SessionRead.from_row(row) for row in result.created]
     )
-    return JSONResponse(created.model_dump(mode="json"), status_code=201)
+    return JSONResponse(
+        booked.model_dump(mode="json"),
+        status_code=201,
+        headers={"Location": f"/v1/sessions/{result.created[0].id}"},
+    )
 
 
 @router.get("/{session_id}", responses={**problems(404), 200: {"headers": _ETAG_HEADER}})
@@ -130,7 +145,7 @@ async def get_session(
     session_id: str, ctx: ContextDep, principal: PrincipalDep, response: Response
 ) -> SessionRead:
     """One session, with its `ETag`."""
-    row = await scheduling.get_session(ctx, principal, access.parse_id("session", session_id))
+    row = await sessions.get_session(ctx, principal, access.parse_id("session", session_id))
     return _answer(row, response)
 
 
@@ -139,7 +154,7 @@ async def get_session_history(
     session_id: str, ctx: ContextDep, principal: PrincipalDep
 ) -> ItemList[HistoryEntry]:
     """Who did what to the session, when, from what to what, oldest first."""
-    rows = await scheduling.session_history(ctx, principal, access.parse_id("session", session_id))
+    rows = await sessions.session_history(ctx, principal, access.parse_id("session", session_id))
     return ItemList(
         items=[
             HistoryEntry(
@@ -175,16 +190,20 @@ async def reschedule_session(
     """Move a requested or scheduled session; a coach moving a requested one schedules it.
 
     Moving within the session's own month always fits; into another month only while that
-    month has room (409 `monthly_limit_reached` otherwise).
+    month has room (409 `monthly_limit_reached` otherwise). Once the session has started, only
+    the coach or an admin may move it (409 `invalid_transition` for the coachee). Moving it to
+    the same start and duration changes nothing: 200 with the session as it was.
     """
     row = await scheduling.reschedule(
         ctx,
         principal,
         access.parse_id("session", session_id),
-        starts_at=body.starts_at,
-        duration_minutes=body.duration_minutes,
-        override_availability=body.override_availability,
-        message=body.message,
+        scheduling.Move(
+            starts_at=body.starts_at,
+            duration_minutes=body.duration_minutes,
+            override_availability=body.override_availability,
+            message=body.message,
+        ),
         if_match=if_match,
     )
     return _answer(row, response)
@@ -201,8 +220,10 @@ async def cancel_session(
 ) -> SessionRead:
     """Cancel a requested or scheduled session; its place in the month is freed.
 
-    Within the program's `late_cancel_hours` before the start it becomes `late_cancelled`,
-    which keeps counting.
+    When the coachee cancels within the program's `late_cancel_hours` before the start, it
+    becomes `late_cancelled`, which keeps counting; a cancel by the coach or an admin always
+    frees the place. Once the session has started, only the coach or an admin may cancel it
+    (409 `invalid_transition` for the coachee).
     """
     row = await scheduling.cancel(
         ctx,
@@ -223,13 +244,16 @@ async def confirm_session(
     if_match: IfMatch = None,
     body: SessionConfirm | None = None,
 ) -> SessionRead:
-    """The coach (or an admin) confirms a requested session; it becomes scheduled."""
+    """The coach (or an admin) confirms a requested session; it becomes scheduled.
+
+    Confirming is the coach's consent, so availability is not checked; the session must still
+    lie ahead (422 `in_the_past`) and overlap nothing (409 `time_conflict`).
+    """
     body = body or SessionConfirm()
     row = await scheduling.confirm(
         ctx,
         principal,
         access.parse_id("session", session_id),
-        override_availability=body.override_availability,
         message=body.message,
         if_match=if_match,
     )

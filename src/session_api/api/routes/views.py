@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
 from session_api.api.deps import ContextDep, PrincipalDep
-from session_api.api.paging import Cursor, Limit, decode_cursor, encode_cursor
+from session_api.api.paging import BY_NAME, BY_START, Cursor, Limit
 from session_api.api.problems import problems
 from session_api.api.schemas.common import Instant, ItemList, Page
 from session_api.api.schemas.views import (
@@ -22,16 +21,17 @@ from session_api.services import access, views
 
 router = APIRouter(tags=["views"])
 
-UNREADABLE_CURSOR = "The cursor cannot be read; start again without it."
-
 View = Annotated[
-    Literal["all-future"],
-    Query(description="Which sessions: `all-future` (every requested or scheduled session ahead)."),
+    Literal["all-future", "unmarked"],
+    Query(
+        description="Which sessions: `all-future` (every requested or scheduled session ahead) "
+        "or `unmarked` (scheduled sessions that ended and were never marked, oldest first)."
+    ),
 ]
 CoachFilter = Annotated[uuid.UUID | None, Query(description="Only this coach's sessions.")]
 CoacheeFilter = Annotated[uuid.UUID | None, Query(description="Only this coachee's sessions.")]
 StatusFilter = Annotated[
-    OpenSessionStatus | None, Query(description="Only sessions in this status.")
+    OpenSessionStatus | None, Query(description="Only sessions in this status (`all-future`).")
 ]
 StartsFrom = Annotated[
     Instant | None,
@@ -69,29 +69,32 @@ async def list_sessions(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[CoacheeSessionRead]:
-    """Future requested and scheduled sessions by (starts_at, id), cursor-paged.
+    """Future requested and scheduled sessions, or unmarked ones, by (starts_at, id), paged.
 
+    `view=unmarked` lists what a coach still has to mark: scheduled sessions that have ended
+    and were never marked completed or no-show, oldest first (`status` does not apply).
     Admins see every session, a coach the sessions of their own coachees, a coachee their
     own. Filters only narrow what the caller may see: a filter naming someone out of sight
     gives an empty page, never a 404. Sessions added while paging appear when they start
     after the page the cursor points past; none is ever listed twice.
     """
-    rows = await views.future_sessions(
+    if view == "unmarked" and status is not None:
+        raise ValidationProblem("`status` does not apply to view=unmarked (all are scheduled).")
+    rows = await views.listed_sessions(
         ctx,
         principal,
+        view=view,
         coach_id=coach_id,
         coachee_id=coachee_id,
         statuses=None if status is None else [status.value],
         starts_from=starts_from,
         starts_before=starts_before,
-        after=None if cursor is None else _session_position(decode_cursor(cursor)),
+        after=BY_START.decode(cursor),
         limit=limit,
     )
-    items = [CoacheeSessionRead.from_row(row) for row in rows[:limit]]
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = encode_cursor({"starts_at": last.starts_at.isoformat(), "id": str(last.id)})
+    items, next_cursor = BY_START.page(
+        rows, limit, CoacheeSessionRead.from_row, lambda row: (row.starts_at, row.id)
+    )
     return Page(items=items, next_cursor=next_cursor)
 
 
@@ -109,35 +112,17 @@ async def list_unscheduled_coachees(
     and sees only themselves. Any other coach is 404. `default_slot` is null when no month
     within the coachee's program has room.
     """
-    after = None if cursor is None else _coachee_position(decode_cursor(cursor))
     found = await views.unscheduled_coachees(
-        ctx, principal, access.parse_id("coach", coach_id), after=after, limit=limit
+        ctx,
+        principal,
+        access.parse_id("coach", coach_id),
+        after=BY_NAME.decode(cursor),
+        limit=limit,
     )
-    items = [UnscheduledCoacheeRead.from_view(one.coachee, one.default_slot) for one in found]
-    next_cursor = None
-    if len(found) > limit:
-        last = found[limit - 1].coachee
-        next_cursor = encode_cursor({"name": last.name, "id": str(last.id)})
-    return Page(items=items[:limit], next_cursor=next_cursor)
-
-
-def _session_position(position: dict[str, Any]) -> tuple[datetime, uuid.UUID]:
-    try:
-        starts_at = datetime.fromisoformat(position["starts_at"])
-        id_ = uuid.UUID(position["id"])
-    except (KeyError, TypeError, ValueError):
-        raise ValidationProblem(UNREADABLE_CURSOR) from None
-    if starts_at.utcoffset() is None:
-        raise ValidationProblem(UNREADABLE_CURSOR)
-    return starts_at, id_
-
-
-def _coachee_position(position: dict[str, Any]) -> tuple[str, uuid.UUID]:
-    name = position.get("name")
-    try:
-        id_ = uuid.UUID(position["id"])
-    except (KeyError, TypeError, ValueError):
-        raise ValidationProblem(UNREADABLE_CURSOR) from None
-    if not isinstance(name, str):
-        raise ValidationProblem(UNREADABLE_CURSOR)
-    return name, id_
+    items, next_cursor = BY_NAME.page(
+        found,
+        limit,
+        lambda one: UnscheduledCoacheeRead.from_view(one.coachee, one.default_slot),
+        lambda one: (one.coachee.name, one.coachee.id),
+    )
+    return Page(items=items, next_cursor=next_cursor)

@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from functools import cache
-from typing import Annotated, Any, Generic, TypeVar
+from importlib import resources
+from types import UnionType
+from typing import Annotated, Any, Generic, TypeVar, Union, get_args, get_origin
 from zoneinfo import available_timezones
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _ANY_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -28,7 +40,10 @@ def _single_line(text: str) -> str:
 
 @cache
 def _zones() -> frozenset[str]:
-    return frozenset(available_timezones())
+    # The IANA names, as the tzdata package lists them: the system's zoneinfo folder also
+    # offers files that are no zone names (`localtime`, and others on other systems).
+    listed = resources.files("tzdata").joinpath("zones").read_text(encoding="utf-8")
+    return frozenset(listed.split()) & frozenset(available_timezones())
 
 
 def _known_zone(name: str) -> str:
@@ -48,7 +63,8 @@ EARLIEST_YEAR = 1900
 LATEST_YEAR = 9000
 
 
-def _within_calendar(value: datetime) -> datetime:
+def within_calendar(value: datetime) -> datetime:
+    """The instant in UTC, if it lies between the years the service accepts."""
     # Far ends of the calendar overflow once offsets, durations or recurrences are applied.
     try:
         in_utc = value.astimezone(UTC)
@@ -59,33 +75,61 @@ def _within_calendar(value: datetime) -> datetime:
     return in_utc
 
 
+def _written_as_text(value: object) -> object:
+    # Pydantic would read 0, 1.5 or "1.5" as seconds since 1970; the contract says RFC 3339.
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMERIC.match(value)):
+        raise ValueError("must be an RFC 3339 date-time with an offset, not a number")
+    return value
+
+
+_NUMERIC = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
 # Offsets are required: a naive date-time names no instant. Values arrive as UTC.
-Instant = Annotated[AwareDatetime, AfterValidator(_within_calendar)]
+Instant = Annotated[
+    AwareDatetime, BeforeValidator(_written_as_text), AfterValidator(within_calendar)
+]
+
+
+def _scalar_types(annotation: object) -> set[object]:
+    arguments = get_args(annotation)
+    if get_origin(annotation) is Annotated:
+        return _scalar_types(arguments[0])
+    if arguments and get_origin(annotation) in (Union, UnionType):
+        return set().union(*(_scalar_types(argument) for argument in arguments))
+    return {annotation}
 
 
 class InputModel(BaseModel):
-    """A request body: unknown fields are refused rather than silently ignored."""
+    """A request body: unknown fields are refused rather than silently ignored, and numbers
+    and booleans are what the schema says (no `false` for 0, no "2" for 2)."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _as_declared(cls, value: object, info: ValidationInfo) -> object:
+        if info.field_name is None:
+            return value
+        kinds = _scalar_types(cls.model_fields[info.field_name].annotation)
+        if str in kinds:
+            return value
+        if isinstance(value, bool) and bool not in kinds and kinds & {int, float}:
+            raise ValueError("must be a number, not a boolean")
+        if isinstance(value, str) and kinds & {int, float, bool}:
+            raise ValueError("must be a JSON number or boolean, not a string")
+        if type(value) in (int, float) and not kinds & {int, float}:
+            if bool in kinds:
+                raise ValueError("must be true or false, not a number")
+            if date in kinds:
+                raise ValueError(f"{value!r} is not a date; write it as YYYY-MM-DD")
+            if kinds & {datetime, time}:
+                raise ValueError("must be written as text (ISO 8601), not a number")
+        return value
 
 
 class OutputModel(BaseModel):
     """A response body, read from repository rows."""
 
     model_config = ConfigDict(from_attributes=True)
-
-
-class Problem(BaseModel):
-    """An RFC 9457 problem; extra members carry the facts of the refusal."""
-
-    model_config = ConfigDict(extra="allow")
-
-    type: str = Field(examples=["urn:session-api:problem:monthly_limit_reached"])
-    title: str
-    status: int
-    detail: str
-    code: str = Field(examples=["monthly_limit_reached"])
-    instance: str | None = None
 
 
 ItemT = TypeVar("ItemT")

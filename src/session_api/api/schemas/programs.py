@@ -6,15 +6,27 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from session_api.api.schemas.common import InputModel, Name, OutputModel
+from session_api.domain.booking import MAX_SESSION_MINUTES, MIN_SESSION_MINUTES
+from session_api.domain.reminders import (
+    MAX_REMINDER_HOURS,
+    MAX_REMINDERS,
+    MIN_REMINDER_HOURS,
+    refuse_repeated_hours,
+)
 
 SessionsPerMonth = Annotated[
     int, Field(ge=1, le=31, description="M: sessions allowed per calendar month.")
 ]
 SessionMinutes = Annotated[
-    int, Field(ge=15, le=240, description="Default session length in minutes.")
+    int,
+    Field(
+        ge=MIN_SESSION_MINUTES,
+        le=MAX_SESSION_MINUTES,
+        description="Default session length in minutes.",
+    ),
 ]
 LateCancelHours = Annotated[
     int,
@@ -24,6 +36,20 @@ LateCancelHours = Annotated[
         description="A cancel less than this many hours before the start keeps counting "
         "(`late_cancelled`); 0 turns it off.",
     ),
+]
+ReminderHours = Annotated[
+    list[Annotated[int, Field(ge=MIN_REMINDER_HOURS, le=MAX_REMINDER_HOURS)]],
+    Field(
+        max_length=MAX_REMINDERS,
+        description="Lead times of the reminders before each requested or scheduled session, "
+        f"in hours ({MIN_REMINDER_HOURS}..{MAX_REMINDER_HOURS}, at most {MAX_REMINDERS}, "
+        "distinct; stored ascending). When `starts_at` minus a lead time has come, the worker "
+        "e-mails both people and emits `session.reminder_due`, once per session, lead time "
+        "and start; a reminder that could only go out after more than half of its lead time "
+        "has passed is skipped. Empty (the default): no reminders.",
+        examples=[[24, 1]],
+    ),
+    AfterValidator(refuse_repeated_hours),
 ]
 FirstDay = Annotated[
     date | None, Field(description="First day (inclusive), in the coachee's time zone.")
@@ -42,6 +68,7 @@ class ProgramCreate(InputModel):
     starts_on: FirstDay = None
     ends_on: LastDay = None
     late_cancel_hours: LateCancelHours = 0
+    reminder_hours: ReminderHours = []
 
     @model_validator(mode="after")
     def _ends_after_start(self) -> ProgramCreate:
@@ -63,6 +90,7 @@ class ProgramUpdate(InputModel):
     starts_on: FirstDay = None
     ends_on: LastDay = None
     late_cancel_hours: LateCancelHours | None = None
+    reminder_hours: ReminderHours | None = None
 
 
 class ProgramRead(OutputModel):
@@ -75,5 +103,6 @@ class ProgramRead(OutputModel):
     starts_on: date | None
     ends_on: date | None
     late_cancel_hours: int
+    reminder_hours: list[int]
     created_at: datetime
     updated_at: datetime

@@ -10,11 +10,16 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from session_api.api.schemas.common import InputModel, Instant, LongText
+from session_api.domain.booking import MAX_OCCURRENCES, MAX_SESSION_MINUTES, MIN_SESSION_MINUTES
 from session_api.domain.quota import SessionStatus, label
 
 DurationMinutes = Annotated[
     int,
-    Field(ge=15, le=240, description="Length in minutes; defaults to the program's length."),
+    Field(
+        ge=MIN_SESSION_MINUTES,
+        le=MAX_SESSION_MINUTES,
+        description="Length in minutes; defaults to the program's length.",
+    ),
 ]
 OverrideAvailability = Annotated[
     bool,
@@ -63,7 +68,11 @@ class SessionCancel(InputModel):
 class SessionConfirm(InputModel):
     """Confirm a requested session (coach or admin)."""
 
-    override_availability: OverrideAvailability = False
+    override_availability: bool = Field(
+        default=False,
+        deprecated=True,
+        description="Ignored: confirming never checks the coach's availability.",
+    )
     message: LongText | None = None
 
 
@@ -109,37 +118,30 @@ class SessionRead(BaseModel):
 
 
 def session_fields(row: Any) -> dict[str, Any]:
-    """The fields of `SessionRead` from a row of `numbered_sessions()`."""
-    # Keyed access to the row's mapping costs a fifth of attribute access, per field.
-    values = row._mapping
-    number = values["session_number"]
-    per_month = values["sessions_per_month"]
-    starts_at, ends_at = values["starts_at"], values["ends_at"]
-    cancelled_at = values["cancelled_at"]
+    """The fields of `SessionRead` from a numbered session (a `NumberedSession` or view row)."""
+    number = row.session_number
+    per_month = row.sessions_per_month
+    starts_at, ends_at = row.starts_at, row.ends_at
     return {
-        "id": values["id"],
-        "coachee_id": values["coachee_id"],
-        "coach_id": values["coach_id"],
+        "id": row.id,
+        "coachee_id": row.coachee_id,
+        "coach_id": row.coach_id,
         "starts_at": starts_at,
         "ends_at": ends_at,
         "duration_minutes": int((ends_at - starts_at).total_seconds() // 60),
-        "status": values["status"],
-        "month": values["month"],
+        "status": row.status,
+        "month": row.month,
         "session_number": number,
         "sessions_per_month": per_month,
         "label": None if number is None else label(number, per_month),
-        "created_by": values["created_by"],
-        "note": values["note"],
+        "created_by": row.created_by,
+        "note": row.note,
         "cancellation": None
-        if cancelled_at is None
-        else {
-            "by": values["cancelled_by"],
-            "at": cancelled_at,
-            "message": values["cancel_message"],
-        },
-        "version": values["version"],
-        "created_at": values["created_at"],
-        "updated_at": values["updated_at"],
+        if row.cancelled_at is None
+        else {"by": row.cancelled_by, "at": row.cancelled_at, "message": row.cancel_message},
+        "version": row.version,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
     }
 
 
@@ -195,14 +197,16 @@ class Recurrence(InputModel):
 
     first_starts_at: Instant
     every_weeks: Annotated[int, Field(ge=1, le=8)]
-    count: Annotated[int, Field(ge=1, le=24)]
+    count: Annotated[int, Field(ge=1, le=MAX_OCCURRENCES)]
 
 
 class SessionBatch(InputModel):
     """Up to 24 sessions for one coachee: a list of starts, or a weekly recurrence."""
 
     coachee_id: uuid.UUID
-    starts_at: Annotated[list[Instant], Field(min_length=1, max_length=24)] | None = None
+    starts_at: Annotated[list[Instant], Field(min_length=1, max_length=MAX_OCCURRENCES)] | None = (
+        None
+    )
     recurrence: Recurrence | None = None
     duration_minutes: DurationMinutes | None = None
     status: Literal["scheduled", "requested"] = "scheduled"

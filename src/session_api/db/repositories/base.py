@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any, TypeAlias
 
-from sqlalchemy import Row, Table, insert, select, update
+from sqlalchemy import ColumnElement, Row, Table, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 # A result row of any width (SQLAlchemy 2.1 types rows by their columns).
@@ -44,10 +44,21 @@ class Repository:
         return (await self._connection.execute(query)).one_or_none()
 
     async def page(
-        self, *, after: uuid.UUID | None, limit: int, where: Sequence[Any] = ()
+        self,
+        *,
+        after: uuid.UUID | None,
+        limit: int,
+        only: Collection[uuid.UUID] | None = None,
     ) -> Sequence[AnyRow]:
-        """Up to `limit + 1` rows ordered by id after a cursor (the extra row means 'more')."""
-        query = select(self.table).where(*where).order_by(self.table.c.id).limit(limit + 1)
+        """Up to `limit + 1` rows ordered by id after a cursor (the extra row means 'more'),
+        among the ids in `only` when it is given."""
+        criteria = () if only is None else (self.table.c.id.in_(only),)
+        return await self._page(after, limit, *criteria)
+
+    async def _page(
+        self, after: uuid.UUID | None, limit: int, *criteria: ColumnElement[bool]
+    ) -> Sequence[AnyRow]:
+        query = select(self.table).where(*criteria).order_by(self.table.c.id).limit(limit + 1)
         if after is not None:
             query = query.where(self.table.c.id > after)
         return (await self._connection.execute(query)).all()

@@ -32,6 +32,7 @@ class OutboxRepository(Repository):
                 events.c.type,
                 events.c.session_id,
                 events.c.coachee_id,
+                events.c.occurred_at,
                 events.c.data,
                 sessions.c.coach_id,
             )
@@ -113,7 +114,11 @@ class OutboxRepository(Repository):
             await self._connection.execute(
                 update(deliveries)
                 .where(deliveries.c.id.in_([row.id for row in rows]))
-                .values(attempts=deliveries.c.attempts + 1, next_attempt_at=lease_until)
+                .values(
+                    attempts=deliveries.c.attempts + 1,
+                    next_attempt_at=lease_until,
+                    last_attempt_at=now,
+                )
             )
         return rows
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import (
     Select,
@@ -27,9 +28,107 @@ from session_api.db.models import (
     sessions,
 )
 from session_api.db.repositories.base import AnyRow, Repository
-from session_api.domain.quota import COUNTING_STATUSES, OPEN_STATUSES
+from session_api.domain.availability import availability_from_json
+from session_api.domain.booking import BookingFacts, OpenSession, SessionFacts
+from session_api.domain.quota import COUNTING_STATUSES, OPEN_STATUSES, SessionStatus
 
 COUNTING = sorted(COUNTING_STATUSES)
+
+
+@dataclass(frozen=True)
+class NumberedSession:
+    """A session as the API shows it: numbered in its coachee's month, with the month's M."""
+
+    id: uuid.UUID
+    coachee_id: uuid.UUID
+    coach_id: uuid.UUID
+    starts_at: datetime
+    ends_at: datetime
+    month: str
+    status: str
+    created_by: str
+    note: str | None
+    cancelled_by: str | None
+    cancelled_at: datetime | None
+    cancel_message: str | None
+    version: int
+    sequence: int
+    created_at: datetime
+    updated_at: datetime
+    session_number: int | None
+    sessions_per_month: int
+    coachee_name: str
+    coachee_coach_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class RecordedChange:
+    """One entry of a session's history, as stored."""
+
+    id: int
+    session_id: uuid.UUID
+    at: datetime
+    actor: str
+    action: str
+    from_status: str | None
+    to_status: str | None
+    from_starts_at: datetime | None
+    from_ends_at: datetime | None
+    to_starts_at: datetime | None
+    to_ends_at: datetime | None
+    message: str | None
+    override_availability: bool
+
+
+class NewSessionRow(TypedDict):
+    """The columns of a session being inserted."""
+
+    id: uuid.UUID
+    coachee_id: uuid.UUID
+    coach_id: uuid.UUID
+    starts_at: datetime
+    ends_at: datetime
+    month: str
+    status: str
+    created_by: str
+    note: str | None
+    version: int
+    sequence: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class HistoryRow(TypedDict):
+    """The columns of a history entry being inserted."""
+
+    session_id: uuid.UUID
+    at: datetime
+    actor: str
+    action: str
+    from_starts_at: datetime | None
+    from_ends_at: datetime | None
+    from_status: str | None
+    to_starts_at: datetime
+    to_ends_at: datetime
+    to_status: str
+    message: str | None
+    override_availability: bool
+
+
+class SessionChanges(TypedDict, total=False):
+    """The columns a change of a session may set (its version rises by itself)."""
+
+    starts_at: datetime
+    ends_at: datetime
+    month: str
+    status: str
+    cancelled_by: str
+    cancelled_at: datetime
+    cancel_message: str
+    sequence: int
+    updated_at: datetime
+
+
 OPEN = sorted(OPEN_STATUSES)
 
 _peers = sessions.alias("peer")
@@ -72,6 +171,8 @@ def numbered_sessions() -> Select[*tuple[Any, ...]]:
 # What every booking decision needs: the coachee's zone and status, the program's rules,
 # the coach's zone and availability.
 _BOOKING_FACTS = (
+    coachees.c.id.label("coachee_id"),
+    coachees.c.coach_id,
     coachees.c.name.label("coachee_name"),
     coachees.c.timezone.label("coachee_timezone"),
     coachees.c.status.label("coachee_status"),
@@ -87,8 +188,14 @@ _BOOKING_FACTS = (
 _NUMBERED_BY_ID = numbered_sessions().where(sessions.c.id == bindparam("session_id"))
 _LOCK_FOR_CHANGE = (
     select(
-        *sessions.c,
-        coachees.c.coach_id.label("coachee_coach_id"),
+        sessions.c.id,
+        sessions.c.coach_id.label("session_coach_id"),
+        sessions.c.starts_at,
+        sessions.c.ends_at,
+        sessions.c.month,
+        sessions.c.status,
+        sessions.c.version,
+        sessions.c.sequence,
         *_BOOKING_FACTS,
     )
     .join(coachees, coachees.c.id == sessions.c.coachee_id)
@@ -99,7 +206,7 @@ _LOCK_FOR_CHANGE = (
 )
 
 _LOCK_BOOKING = (
-    select(coachees.c.id.label("coachee_id"), coachees.c.coach_id, *_BOOKING_FACTS)
+    select(*_BOOKING_FACTS)
     .join(programs, programs.c.id == coachees.c.program_id)
     .join(coaches, coaches.c.id == coachees.c.coach_id)
     .where(coachees.c.id == bindparam("coachee_id"))
@@ -146,28 +253,43 @@ class SessionRepository(Repository):
 
     table = sessions
 
-    async def numbered(self, session_id: uuid.UUID) -> AnyRow | None:
+    async def numbered(self, session_id: uuid.UUID) -> NumberedSession | None:
         """One session as the API shows it."""
         result = await self._connection.execute(_NUMBERED_BY_ID, {"session_id": session_id})
-        return result.one_or_none()
+        row = result.one_or_none()
+        return None if row is None else NumberedSession(**row._mapping)
 
-    async def numbered_many(self, session_ids: Sequence[uuid.UUID]) -> Sequence[AnyRow]:
+    async def numbered_many(self, session_ids: Sequence[uuid.UUID]) -> list[NumberedSession]:
         """Several sessions as the API shows them, by start."""
         query = (
             numbered_sessions()
             .where(sessions.c.id.in_(session_ids))
             .order_by(sessions.c.starts_at, sessions.c.id)
         )
-        return (await self._connection.execute(query)).all()
+        return [NumberedSession(**row._mapping) for row in await self._connection.execute(query)]
 
-    async def lock_for_change(self, session_id: uuid.UUID) -> AnyRow | None:
+    async def lock_for_change(self, session_id: uuid.UUID) -> SessionFacts | None:
         """A session with its coachee, program and coach, locking the coachee and coach rows.
 
         Every session write holds its coachee's lock, so the session row needs no lock of its
         own, and locks are always taken coachee first, then coach: no deadlock between writers.
+        The booking facts are the coachee's now, with the session's own coach.
         """
         result = await self._connection.execute(_LOCK_FOR_CHANGE, {"session_id": session_id})
-        return result.one_or_none()
+        row = result.one_or_none()
+        if row is None:
+            return None
+        return SessionFacts(
+            id=row.id,
+            coachee_coach_id=row.coach_id,
+            starts_at=row.starts_at,
+            ends_at=row.ends_at,
+            month=row.month,
+            status=SessionStatus(row.status),
+            version=row.version,
+            sequence=row.sequence,
+            booking=booking_facts(row, coach_id=row.session_coach_id),
+        )
 
     async def usage(self, coachee_id: uuid.UUID, month: str) -> dict[str, int]:
         """Counts by status of one coachee's sessions in one month."""
@@ -220,7 +342,7 @@ class SessionRepository(Repository):
         starts_at: datetime,
         ends_at: datetime,
         excluding: uuid.UUID | None = None,
-    ) -> AnyRow | None:
+    ) -> OpenSession | None:
         """An open session of the coach or the coachee that overlaps [starts_at, ends_at)."""
         values = {
             "coach_id": coach_id,
@@ -233,7 +355,8 @@ class SessionRepository(Repository):
         else:
             values["excluding"] = excluding
             result = await self._connection.execute(_FIRST_CONFLICT_EXCEPT, values)
-        return result.first()
+        row = result.first()
+        return None if row is None else _open_session(row)
 
     async def busy_intervals(
         self,
@@ -266,15 +389,15 @@ class SessionRepository(Repository):
         coachee_id: uuid.UUID,
         starts_at: datetime,
         ends_at: datetime,
-    ) -> Sequence[AnyRow]:
-        """Open sessions of the coach or the coachee overlapping [starts_at, ends_at)."""
+    ) -> list[OpenSession]:
+        """Open sessions of the coach or the coachee overlapping [starts_at, ends_at), by start."""
         values = {
             "coach_id": coach_id,
             "coachee_id": coachee_id,
             "starts_at": starts_at,
             "ends_at": ends_at,
         }
-        return (await self._connection.execute(_OPEN_BETWEEN, values)).all()
+        return [_open_session(row) for row in await self._connection.execute(_OPEN_BETWEEN, values)]
 
     async def open_ahead_of(self, coachee_id: uuid.UUID, now: datetime) -> Sequence[AnyRow]:
         """A coachee's requested and scheduled sessions that have not ended, by start."""
@@ -305,27 +428,32 @@ class SessionRepository(Repository):
         )
         await self._connection.execute(query)
 
-    async def in_months(self, coachee_id: uuid.UUID, months: Sequence[str]) -> Sequence[AnyRow]:
-        """A coachee's sessions (id, starts_at, status, month) in some months."""
+    async def in_months(
+        self, coachee_id: uuid.UUID, months: Sequence[str]
+    ) -> list[tuple[uuid.UUID, datetime, SessionStatus, str]]:
+        """A coachee's sessions in some months, as (id, starts_at, status, month)."""
         query = select(
             sessions.c.id, sessions.c.starts_at, sessions.c.status, sessions.c.month
         ).where(sessions.c.coachee_id == coachee_id, sessions.c.month.in_(months))
-        return (await self._connection.execute(query)).all()
+        return [
+            (row.id, row.starts_at, SessionStatus(row.status), row.month)
+            for row in await self._connection.execute(query)
+        ]
 
-    async def insert(self, row: dict[str, Any]) -> None:
+    async def insert(self, row: NewSessionRow) -> None:
         """Insert one session (read it back numbered with `numbered`)."""
-        await self._connection.execute(insert(sessions), row)
+        await self._connection.execute(insert(sessions), dict(row))
 
-    async def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
+    async def add_many(self, rows: Sequence[NewSessionRow]) -> None:
         """Insert several sessions in one round trip."""
-        await self._connection.execute(insert(sessions), list(rows))
+        await self._connection.execute(insert(sessions), [dict(row) for row in rows])
 
-    async def add_history_many(self, entries: Sequence[dict[str, Any]]) -> None:
+    async def add_history_many(self, entries: Sequence[HistoryRow]) -> None:
         """Record several changes in one round trip."""
-        await self._connection.execute(insert(session_history), list(entries))
+        await self._connection.execute(insert(session_history), [dict(e) for e in entries])
 
     async def change_where_version(
-        self, session_id: uuid.UUID, version: int, values: dict[str, Any]
+        self, session_id: uuid.UUID, version: int, values: SessionChanges
     ) -> None:
         """Update a session, bumping its version."""
         await self._connection.execute(
@@ -333,18 +461,18 @@ class SessionRepository(Repository):
             {**values, "version": version + 1, "b_id": session_id, "b_version": version},
         )
 
-    async def add_history(self, entry: dict[str, Any]) -> None:
+    async def add_history(self, entry: HistoryRow) -> None:
         """Record one change of a session."""
-        await self._connection.execute(insert(session_history), entry)
+        await self._connection.execute(insert(session_history), dict(entry))
 
-    async def history(self, session_id: uuid.UUID) -> Sequence[AnyRow]:
+    async def history(self, session_id: uuid.UUID) -> list[RecordedChange]:
         """A session's changes, oldest first."""
         query = (
             select(session_history)
             .where(session_history.c.session_id == session_id)
             .order_by(session_history.c.id)
         )
-        return (await self._connection.execute(query)).all()
+        return [RecordedChange(**row._mapping) for row in await self._connection.execute(query)]
 
     async def starts_of_coachee(
         self, coachee_id: uuid.UUID
@@ -373,7 +501,30 @@ class BookingRepository(Repository):
 
     table = coachees
 
-    async def lock(self, coachee_id: uuid.UUID) -> AnyRow | None:
+    async def lock(self, coachee_id: uuid.UUID) -> BookingFacts | None:
         """The coachee with program and coach, locking coachee then coach until commit."""
         result = await self._connection.execute(_LOCK_BOOKING, {"coachee_id": coachee_id})
-        return result.one_or_none()
+        row = result.one_or_none()
+        return None if row is None else booking_facts(row, coach_id=row.coach_id)
+
+
+def booking_facts(row: AnyRow, *, coach_id: uuid.UUID) -> BookingFacts:
+    """The facts of a locked booking row (its coach is the session's, when one is changed)."""
+    return BookingFacts(
+        coachee_id=row.coachee_id,
+        coach_id=coach_id,
+        coachee_name=row.coachee_name,
+        coachee_timezone=row.coachee_timezone,
+        coachee_status=row.coachee_status,
+        sessions_per_month=row.sessions_per_month,
+        session_minutes=row.session_minutes,
+        starts_on=row.starts_on,
+        ends_on=row.ends_on,
+        late_cancel_hours=row.late_cancel_hours,
+        coach_timezone=row.coach_timezone,
+        availability=availability_from_json(row.availability),
+    )
+
+
+def _open_session(row: AnyRow) -> OpenSession:
+    return OpenSession(row.id, row.coachee_id, row.starts_at, row.ends_at)

@@ -1,4 +1,4 @@
-"""The coach's views: next sessions, every future session, coachees with nothing ahead."""
+"""The coach's views: next, every future and unmarked sessions, coachees with nothing ahead."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import (
     BindParameter,
@@ -24,6 +24,7 @@ from sqlalchemy import (
 from session_api.db.models import coachees, programs, sessions
 from session_api.db.repositories.base import AnyRow, Repository
 from session_api.db.repositories.sessions import OPEN, numbered_sessions
+from session_api.domain.quota import SessionStatus
 
 # The sessions a coachee has ahead, looked at from a query over coachees; served by the
 # (coachee_id, starts_at) index.
@@ -32,7 +33,10 @@ _ahead = sessions.alias("ahead")
 
 @dataclass(frozen=True)
 class FutureSessions:
-    """Which open sessions starting after `now` a page lists; every set field narrows it."""
+    """Which sessions a page lists, seen at `now`; every set field narrows it.
+
+    `statuses` applies to the sessions ahead; the unmarked view lists scheduled ones only.
+    """
 
     now: datetime
     statuses: Sequence[str] = tuple(OPEN)
@@ -76,7 +80,8 @@ _COACHEE_MONTHS = (
         )
     )
     .where(coachees.c.id == bindparam("coachee_id"))
-    .group_by(*coachees.c, *programs.c, sessions.c.month, sessions.c.status)
+    # By primary key: the other columns depend on it (and JSON ones have no equality).
+    .group_by(coachees.c.id, programs.c.id, sessions.c.month, sessions.c.status)
 )
 
 
@@ -120,16 +125,24 @@ def _next_sessions_query(for_one_coachee: bool) -> Select[*tuple[Any, ...]]:
     )
 
 
+_PageView = Literal["future", "unmarked"]
+
+
 @cache
-def _future_sessions_query(filters: frozenset[str]) -> Select[*tuple[Any, ...]]:
-    query = (
-        numbered_sessions()
-        .where(
+def _session_page_query(view: _PageView, filters: frozenset[str]) -> Select[*tuple[Any, ...]]:
+    if view == "future":
+        query = numbered_sessions().where(
             sessions.c.status.in_(bindparam("statuses", expanding=True)),
             sessions.c.starts_at > _value("now", sessions.c.starts_at),
         )
-        .order_by(sessions.c.starts_at, sessions.c.id)
-        .limit(bindparam("limit", type_=Integer()))
+    else:
+        # Served by the partial index of scheduled sessions: marked history is never walked.
+        query = numbered_sessions().where(
+            sessions.c.status == SessionStatus.SCHEDULED.value,
+            sessions.c.ends_at <= _value("now", sessions.c.ends_at),
+        )
+    query = query.order_by(sessions.c.starts_at, sessions.c.id).limit(
+        bindparam("limit", type_=Integer())
     )
     conditions = {
         "coach_id": sessions.c.coach_id == _value("coach_id", sessions.c.coach_id),
@@ -178,6 +191,22 @@ class ViewRepository(Repository):
         self, where: FutureSessions, *, after: tuple[datetime, uuid.UUID] | None, limit: int
     ) -> Sequence[AnyRow]:
         """Up to `limit + 1` numbered sessions by (starts_at, id) after a position."""
+        return await self._session_page("future", where, after=after, limit=limit)
+
+    async def unmarked_sessions(
+        self, where: FutureSessions, *, after: tuple[datetime, uuid.UUID] | None, limit: int
+    ) -> Sequence[AnyRow]:
+        """Up to `limit + 1` scheduled sessions that ended by `now`, oldest first."""
+        return await self._session_page("unmarked", where, after=after, limit=limit)
+
+    async def _session_page(
+        self,
+        view: _PageView,
+        where: FutureSessions,
+        *,
+        after: tuple[datetime, uuid.UUID] | None,
+        limit: int,
+    ) -> Sequence[AnyRow]:
         narrowing = {
             "coach_id": where.coach_id,
             "coachee_id": where.coachee_id,
@@ -192,8 +221,10 @@ class ViewRepository(Repository):
         if after is not None:
             filters.add("after")
             values["after_starts_at"], values["after_id"] = after
-        values.update(statuses=list(where.statuses), now=where.now, limit=limit + 1)
-        query = _future_sessions_query(frozenset(filters))
+        values.update(now=where.now, limit=limit + 1)
+        if view == "future":
+            values["statuses"] = list(where.statuses)
+        query = _session_page_query(view, frozenset(filters))
         return (await self._connection.execute(query, values)).all()
 
     async def unscheduled_coachees(

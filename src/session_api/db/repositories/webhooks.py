@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, null, select, update
 
-from session_api.db.models import webhook_subscriptions
+from session_api.db.models import deliveries, events, webhook_subscriptions
 from session_api.db.repositories.base import AnyRow, Repository
 
 
@@ -32,9 +33,72 @@ class WebhookRepository(Repository):
         query = select(webhook_subscriptions).where(webhook_subscriptions.c.id.in_(ids))
         return {row.id: row for row in await self._connection.execute(query)}
 
+    async def rotate_secret(
+        self, id_: uuid.UUID, secret: str, *, previous_expires_at: datetime | None, now: datetime
+    ) -> AnyRow | None:
+        """Replace the secret; the one it replaces stays valid until `previous_expires_at`.
+
+        One statement: the old value is read and moved by the update itself, so two
+        rotations at once cannot both keep the same old secret.
+        """
+        keeps_previous = previous_expires_at is not None
+        query = (
+            update(webhook_subscriptions)
+            .where(webhook_subscriptions.c.id == id_)
+            .values(
+                secret=secret,
+                previous_secret=webhook_subscriptions.c.secret if keeps_previous else null(),
+                previous_secret_expires_at=previous_expires_at,
+                updated_at=now,
+            )
+            .returning(*webhook_subscriptions.c)
+        )
+        return (await self._connection.execute(query)).one_or_none()
+
     async def remove(self, id_: uuid.UUID) -> bool:
         """Delete a subscription; whether it existed."""
         result = await self._connection.execute(
             delete(webhook_subscriptions).where(webhook_subscriptions.c.id == id_)
         )
         return bool(result.rowcount)
+
+    async def deliveries(
+        self,
+        subscription_id: uuid.UUID,
+        *,
+        before: int | None,
+        limit: int,
+        state: str | None = None,
+    ) -> Sequence[AnyRow]:
+        """Up to `limit + 1` of a subscription's deliveries, newest first, with their event.
+
+        `before` is the last delivery id of the previous page. The index on
+        (channel, destination, id) serves this without a sort.
+        """
+        query = (
+            select(
+                deliveries.c.id,
+                deliveries.c.state.label("status"),
+                deliveries.c.attempts,
+                deliveries.c.last_error,
+                deliveries.c.created_at,
+                deliveries.c.last_attempt_at,
+                deliveries.c.next_attempt_at,
+                deliveries.c.delivered_at,
+                events.c.event_id,
+                events.c.type.label("event_type"),
+                events.c.occurred_at,
+            )
+            .join(events, events.c.id == deliveries.c.event_id)
+            .where(
+                deliveries.c.channel == "webhook",
+                deliveries.c.destination == str(subscription_id),
+            )
+            .order_by(deliveries.c.id.desc())
+            .limit(limit + 1)
+        )
+        if before is not None:
+            query = query.where(deliveries.c.id < before)
+        if state is not None:
+            query = query.where(deliveries.c.state == state)
+        return (await self._connection.execute(query)).all()

@@ -15,7 +15,8 @@ from session_api.db.engine import build_engine
 from session_api.db.models import Base, UTCDateTime
 
 config = context.config
-if config.config_file_name is not None and config.attributes.get("configure_logging", True):
+# Only the `alembic` command line has an ini file; the app keeps its own logging.
+if config.config_file_name is not None:
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 target_metadata = Base.metadata

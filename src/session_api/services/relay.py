@@ -1,7 +1,12 @@
-"""The outbox relay: fan events out into deliveries, then send what is due, at least once.
+"""The outbox relay (a use case): fan events out into deliveries, then send what is due.
 
-One pass (`relay_once`) has two steps, each in short transactions:
+It orchestrates the adapters in `notify/` (mailer, messages, webhooks, iCalendar); nothing in
+`notify/` imports the services.
 
+One pass (`relay_once`) has three steps, each in short transactions:
+
+0. Reminders: claim the reminders that have come (`services.reminders`); each one sent is a
+   `session.reminder_due` event in the outbox, so the next two steps deliver it.
 1. Dispatch: claim undispatched events in id order (`FOR UPDATE SKIP LOCKED` on PostgreSQL,
    the write lock on SQLite), insert one delivery per recipient, and give each event its feed
    position, all in one transaction, so every event is fanned out exactly once.
@@ -20,7 +25,7 @@ import random
 import signal
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
@@ -31,6 +36,8 @@ from session_api.config import Settings
 from session_api.db.engine import build_engine
 from session_api.db.repositories.base import AnyRow
 from session_api.db.unit_of_work import UnitOfWork
+from session_api.domain.events import EventType
+from session_api.domain.reminders import still_applies
 from session_api.notify.mailers import SendFailure, mailer_for
 from session_api.notify.messages import EVENT_TYPES as EMAIL_EVENT_TYPES
 from session_api.notify.messages import Recipient, compose
@@ -40,9 +47,12 @@ from session_api.notify.webhooks import (
     event_payload,
     http_client,
     post_event,
+    receives,
+    signing_secrets,
 )
 from session_api.services.calendars import invite_session
 from session_api.services.context import Context
+from session_api.services.reminders import ReminderReport, claim_reminders
 
 log = logging.getLogger("session_api.worker")
 
@@ -61,13 +71,16 @@ class RelayReport:
     delivered: int = 0
     retrying: int = 0
     failed: int = 0
+    # Reminders that came: written to the outbox, or skipped as too late.
+    reminded: int = 0
+    reminders_skipped: int = 0
 
     def __add__(self, other: RelayReport) -> RelayReport:
         return RelayReport(
-            self.dispatched + other.dispatched,
-            self.delivered + other.delivered,
-            self.retrying + other.retrying,
-            self.failed + other.failed,
+            **{
+                field.name: getattr(self, field.name) + getattr(other, field.name)
+                for field in fields(RelayReport)
+            }
         )
 
     @property
@@ -93,7 +106,7 @@ class _MailJob:
 class _WebhookJob:
     delivery: AnyRow
     url: str
-    secret: str
+    secrets: list[str]
     body: bytes
 
 
@@ -103,6 +116,7 @@ def fan_out(event: AnyRow, subscriptions: Sequence[AnyRow], now: datetime) -> li
     Session events e-mail the coach and the coachee, except sessions an admin backfilled
     from another system (history import must not mail people about the past). Month
     events (`coachee.month_full`, `coachee.month_available`) only go to webhooks and the feed.
+    A subscription gets only events that occurred once it existed.
     """
     pending = {
         "event_id": event.id,
@@ -120,7 +134,7 @@ def fan_out(event: AnyRow, subscriptions: Sequence[AnyRow], now: datetime) -> li
         rows.append({**pending, "channel": EMAIL, "destination": f"coach:{event.coach_id}"})
         rows.append({**pending, "channel": EMAIL, "destination": f"coachee:{event.coachee_id}"})
     for subscription in subscriptions:
-        if subscription.event_types is None or event.type in subscription.event_types:
+        if receives(subscription, event.type, event.occurred_at):
             rows.append({**pending, "channel": WEBHOOK, "destination": str(subscription.id)})
     return rows
 
@@ -138,14 +152,21 @@ def retry_delay(
 
 
 async def relay_once(
-    ctx: Context, settings: Settings, *, now: datetime | None = None
+    ctx: Context, settings: Settings, *, now: datetime | None = None, reminders: bool = True
 ) -> RelayReport:
-    """Dispatch every undispatched event and attempt every due delivery, once.
+    """Claim the reminders that have come, dispatch every event, attempt every due delivery.
 
-    `now` pins the clock for the whole pass (tests move it instead of sleeping).
+    `now` pins the clock for the whole pass (tests move it instead of sleeping);
+    `reminders=False` leaves the reminders for a later pass.
     """
     clock: Callable[[], datetime] = ctx.now if now is None else (lambda: now)
-    report = RelayReport(dispatched=await dispatch_events(ctx, settings, clock()))
+    # Reminders first: the events they write are fanned out and sent in this same pass.
+    came = await claim_reminders(ctx, clock()) if reminders else ReminderReport()
+    report = RelayReport(
+        reminded=came.sent,
+        reminders_skipped=came.skipped,
+        dispatched=await dispatch_events(ctx, settings, clock()),
+    )
     async with http_client(settings.webhook_timeout_seconds) as client:
         while (batch := await _deliver_batch(ctx, settings, clock, client)) is not None:
             report += batch
@@ -172,14 +193,26 @@ async def dispatch_events(ctx: Context, settings: Settings, now: datetime) -> in
 
 
 async def run_worker(ctx: Context, settings: Settings, *, stop: asyncio.Event) -> None:
-    """Relay until `stop` is set, resting between passes that found nothing to do."""
+    """Relay until `stop` is set, resting between passes that found nothing to do.
+
+    Reminders are claimed every `reminder_interval_seconds`, not on every pass: each claim
+    walks the open sessions within every lead time, and a reminder is hours ahead anyway.
+    """
+    reminders_at: datetime | None = None
     while not stop.is_set():
+        started = ctx.now()
+        with_reminders = reminders_at is None or started >= reminders_at
         try:
-            report = await relay_once(ctx, settings)
+            report = await relay_once(ctx, settings, reminders=with_reminders)
+            if with_reminders:
+                reminders_at = started + timedelta(seconds=settings.reminder_interval_seconds)
         except Exception:
             # A database or network outage must not end the worker; the next pass retries.
             log.exception("relay pass failed")
             report = RelayReport()
+        else:
+            if settings.worker_heartbeat_file is not None:
+                settings.worker_heartbeat_file.touch()
         if not report.idle:
             log.info("relay: %s", report)
             continue
@@ -259,7 +292,7 @@ def _prepare(
             if delivery.channel == EMAIL:
                 mails.append(_mail_job(delivery, sessions.get(delivery.session_id), settings, now))
             elif delivery.channel == WEBHOOK:
-                webhooks.append(_webhook_job(delivery, subscriptions))
+                webhooks.append(_webhook_job(delivery, subscriptions, now))
             else:
                 raise SendFailure(f"unknown channel {delivery.channel!r}", permanent=True)
         except SendFailure as failure:
@@ -284,6 +317,12 @@ def _mail_job(
         recipient = Recipient(session.coachee_name, session.coachee_email, session.coachee_timezone)
     else:
         raise SendFailure(f"unknown recipient {delivery.destination!r}", permanent=True)
+    if delivery.type == EventType.SESSION_REMINDER_DUE and not still_applies(
+        session.status, session.starts_at, datetime.fromisoformat(delivery.data["starts_at"])
+    ):
+        raise SendFailure(
+            "the session was moved or cancelled after its reminder came", permanent=True
+        )
     previous = delivery.data.get("previous_starts_at")
     message = compose(
         delivery.type,
@@ -308,7 +347,9 @@ def _subscription_id(delivery: AnyRow) -> uuid.UUID | None:
         return None
 
 
-def _webhook_job(delivery: AnyRow, subscriptions: dict[uuid.UUID, AnyRow]) -> _WebhookJob:
+def _webhook_job(
+    delivery: AnyRow, subscriptions: dict[uuid.UUID, AnyRow], now: datetime
+) -> _WebhookJob:
     subscription_id = _subscription_id(delivery)
     subscription = None if subscription_id is None else subscriptions.get(subscription_id)
     if subscription is None:
@@ -326,7 +367,8 @@ def _webhook_job(delivery: AnyRow, subscriptions: dict[uuid.UUID, AnyRow]) -> _W
         occurred_at=delivery.occurred_at,
         data=delivery.data,
     )
-    return _WebhookJob(delivery, subscription.url, subscription.secret, event_body(payload))
+    secrets = signing_secrets(subscription, now)
+    return _WebhookJob(delivery, subscription.url, secrets, event_body(payload))
 
 
 async def _send_mails(jobs: Sequence[_MailJob], settings: Settings) -> list[_Outcome]:
@@ -375,7 +417,7 @@ async def _send_webhooks(
                     await post_event(
                         client,
                         job.url,
-                        job.secret,
+                        job.secrets,
                         msg_id=str(job.delivery.event_uuid),
                         timestamp=int(clock().timestamp()),
                         body=job.body,

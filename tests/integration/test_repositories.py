@@ -1,0 +1,381 @@
+"""The repositories besides the session repository, on both databases: their main queries."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import insert, select
+
+from session_api.db.models import deliveries, events, sessions
+from session_api.db.repositories.events import event
+from session_api.services.context import Context
+
+NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
+HOUR = timedelta(hours=1)
+
+
+@pytest.fixture
+def ctx(app: FastAPI, client: Any) -> Context:
+    """The app's context; `client` is asked for so that the tables are emptied afterwards."""
+    context: Context = app.state.context
+    return context
+
+
+async def _people(ctx: Context, *, coaches: int = 1) -> dict[str, Any]:
+    """A program, `coaches` coaches and one coachee of the first coach."""
+    async with ctx.writing() as uow:
+        program = await uow.programs.add({"name": "Leadership", "sessions_per_month": 2})
+        coach_rows = [
+            await uow.coaches.add(
+                {
+                    "name": f"Coach {n}",
+                    "email": f"coach{n}@example.com",
+                    "timezone": "Europe/Berlin",
+                    "availability": {},
+                }
+            )
+            for n in range(coaches)
+        ]
+        coachee = await uow.coachees.add(
+            {
+                "name": "Maia",
+                "email": "maia@example.com",
+                "timezone": "America/New_York",
+                "program_id": program.id,
+                "coach_id": coach_rows[0].id,
+            }
+        )
+        await uow.commit()
+    return {"program": program, "coaches": coach_rows, "coachee": coachee}
+
+
+async def _sessions(
+    ctx: Context, people: dict[str, Any], *rows: tuple[datetime, str], coach: int = 0
+) -> list[uuid.UUID]:
+    """Sessions of an hour (start, status), written directly: the set-up, not the subject."""
+    ids = [uuid.uuid4() for _ in rows]
+    async with ctx.writing() as uow:
+        for id_, (starts_at, status) in zip(ids, rows, strict=True):
+            await uow.connection.execute(
+                insert(sessions).values(
+                    id=id_,
+                    coachee_id=people["coachee"].id,
+                    coach_id=people["coaches"][coach].id,
+                    starts_at=starts_at,
+                    ends_at=starts_at + HOUR,
+                    month=starts_at.strftime("%Y-%m"),
+                    status=status,
+                    created_by="admin:test",
+                )
+            )
+        await uow.commit()
+    return ids
+
+
+# --- programs, coaches, coachees: the shared queries -------------------------------------------
+
+
+async def test_add_returns_the_row_as_stored_and_get_finds_it(ctx: Context) -> None:
+    async with ctx.writing() as uow:
+        added = await uow.programs.add({"name": "Leadership", "sessions_per_month": 3})
+        await uow.commit()
+    async with ctx.reading() as uow:
+        found = await uow.programs.get(added.id)
+        missing = await uow.programs.get(uuid.uuid4())
+
+    assert (added.name, added.sessions_per_month, added.session_minutes) == ("Leadership", 3, 60)
+    assert found == added
+    assert missing is None
+
+
+async def test_change_returns_the_changed_row_or_none(ctx: Context) -> None:
+    people = await _people(ctx)
+    async with ctx.writing() as uow:
+        changed = await uow.coaches.change(people["coaches"][0].id, {"name": "Ana"})
+        nobody = await uow.coaches.change(uuid.uuid4(), {"name": "Nobody"})
+        await uow.commit()
+
+    assert changed is not None
+    assert (changed.id, changed.name, changed.email) == (
+        people["coaches"][0].id,
+        "Ana",
+        "coach0@example.com",
+    )
+    assert nobody is None
+
+
+async def test_pages_go_by_id_and_fetch_one_extra_row(ctx: Context) -> None:
+    people = await _people(ctx, coaches=5)
+    ids = sorted(coach.id for coach in people["coaches"])
+    async with ctx.reading() as uow:
+        first = await uow.coaches.page(after=None, limit=2)
+        after_second = await uow.coaches.page(after=ids[1], limit=2)
+        last = await uow.coaches.page(after=ids[3], limit=2)
+
+    assert [row.id for row in first] == ids[:3]
+    assert [row.id for row in after_second] == ids[2:5]
+    assert [row.id for row in last] == ids[4:]
+
+
+async def test_a_page_can_be_limited_to_some_ids(ctx: Context) -> None:
+    people = await _people(ctx, coaches=3)
+    ids = sorted(coach.id for coach in people["coaches"])
+    async with ctx.reading() as uow:
+        two = await uow.coaches.page(after=None, limit=10, only=[ids[2], ids[0]])
+        none = await uow.coaches.page(after=None, limit=10, only=[])
+
+    assert [row.id for row in two] == [ids[0], ids[2]]
+    assert none == []
+
+
+async def test_a_coachs_coachees_page(ctx: Context) -> None:
+    people = await _people(ctx, coaches=2)
+    first_coach, second_coach = people["coaches"]
+    async with ctx.writing() as uow:
+        other = await uow.coachees.add(
+            {
+                "name": "Noa",
+                "email": "noa@example.com",
+                "timezone": "UTC",
+                "program_id": people["program"].id,
+                "coach_id": second_coach.id,
+            }
+        )
+        await uow.commit()
+    async with ctx.reading() as uow:
+        of_first = await uow.coachees.page_of_coach(first_coach.id, after=None, limit=10)
+        of_second = await uow.coachees.page_of_coach(second_coach.id, after=None, limit=10)
+
+    assert [row.id for row in of_first] == [people["coachee"].id]
+    assert [row.id for row in of_second] == [other.id]
+
+
+# --- idempotency records ----------------------------------------------------------------------
+
+
+async def test_an_idempotency_key_is_taken_once_answered_and_released(ctx: Context) -> None:
+    async with ctx.writing() as uow:
+        assert await uow.idempotency.take("admin:ops", "key-1", "h" * 64, NOW)
+        await uow.commit()
+    async with ctx.writing() as uow:
+        # A second request with the same key finds it held and still running.
+        assert not await uow.idempotency.take("admin:ops", "key-1", "h" * 64, NOW)
+        running = await uow.idempotency.held("admin:ops", "key-1")
+        await uow.idempotency.answer(
+            "admin:ops", "key-1", 201, '{"first": true}', {"content-type": "application/json"}
+        )
+        await uow.commit()
+    async with ctx.reading() as uow:
+        kept = await uow.idempotency.held("admin:ops", "key-1")
+        another_callers = await uow.idempotency.held("coach:someone", "key-1")
+
+    assert running is not None
+    assert running.running
+    assert kept is not None
+    assert not kept.running
+    assert (kept.status_code, kept.response_body) == (201, '{"first": true}')
+    assert another_callers is None
+
+    async with ctx.writing() as uow:
+        assert await uow.idempotency.take("admin:ops", "key-2", "h" * 64, NOW)
+        # Only a key whose request never answered is released.
+        await uow.idempotency.release("admin:ops", "key-2", "h" * 64)
+        await uow.idempotency.release("admin:ops", "key-1", "h" * 64)
+        await uow.commit()
+    async with ctx.reading() as uow:
+        assert await uow.idempotency.held("admin:ops", "key-2") is None
+        assert await uow.idempotency.held("admin:ops", "key-1") is not None
+
+
+# --- calendars --------------------------------------------------------------------------------
+
+
+async def test_invites_carry_both_peoples_details_and_the_number(ctx: Context) -> None:
+    people = await _people(ctx)
+    first, cancelled, second = await _sessions(
+        ctx,
+        people,
+        (NOW + 24 * HOUR, "scheduled"),
+        (NOW + 48 * HOUR, "cancelled"),
+        (NOW + 72 * HOUR, "requested"),
+    )
+    async with ctx.reading() as uow:
+        invites = await uow.calendars.invites([second, cancelled, first])
+        nothing = await uow.calendars.invites([])
+
+    assert set(invites) == {first, cancelled, second}
+    invite = invites[second]
+    assert (invite.coach_name, invite.coach_email, invite.coach_timezone) == (
+        "Coach 0",
+        "coach0@example.com",
+        "Europe/Berlin",
+    )
+    assert (invite.coachee_name, invite.coachee_email, invite.coachee_timezone) == (
+        "Maia",
+        "maia@example.com",
+        "America/New_York",
+    )
+    assert [invites[id_].session_number for id_ in (first, cancelled, second)] == [1, None, 2]
+    assert nothing == {}
+
+
+async def test_a_coachs_upcoming_sessions_are_the_open_ones_not_yet_ended(ctx: Context) -> None:
+    people = await _people(ctx, coaches=2)
+    _ended, running, later, soon, _cancelled = await _sessions(
+        ctx,
+        people,
+        (NOW - 2 * HOUR, "scheduled"),
+        (NOW - HOUR / 2, "scheduled"),
+        (NOW + 48 * HOUR, "requested"),
+        (NOW + 24 * HOUR, "scheduled"),
+        (NOW + 30 * HOUR, "cancelled"),
+    )
+    await _sessions(ctx, people, (NOW + 24 * HOUR, "scheduled"), coach=1)
+    coach_id = people["coaches"][0].id
+    async with ctx.reading() as uow:
+        upcoming = await uow.calendars.coach_upcoming(coach_id, now=NOW, limit=10)
+        first_two = await uow.calendars.coach_upcoming(coach_id, now=NOW, limit=2)
+
+    assert [row.id for row in upcoming] == [running, soon, later]
+    assert [row.id for row in first_two] == [running, soon]
+
+
+# --- events, the outbox and the feed ----------------------------------------------------------
+
+
+async def _record_month_events(ctx: Context, coachee_id: uuid.UUID, count: int) -> None:
+    async with ctx.writing() as uow:
+        await uow.events.record_many(
+            [
+                event(
+                    "coachee.month_full",
+                    coachee_id=coachee_id,
+                    occurred_at=NOW,
+                    data={"n": n},
+                )
+                for n in range(count)
+            ]
+        )
+        await uow.commit()
+
+
+async def test_events_are_recorded_each_with_its_own_id(ctx: Context) -> None:
+    coachee_id = uuid.uuid4()
+    await _record_month_events(ctx, coachee_id, 3)
+    async with ctx.writing() as uow:
+        await uow.events.record_many([])
+        await uow.commit()
+    async with ctx.reading() as uow:
+        rows = (await uow.connection.execute(select(events).order_by(events.c.id))).all()
+
+    assert [row.data for row in rows] == [{"n": 0}, {"n": 1}, {"n": 2}]
+    assert {row.coachee_id for row in rows} == {coachee_id}
+    assert len({row.event_id for row in rows}) == 3
+    assert {row.dispatched_at for row in rows} == {None}
+
+
+async def test_claimed_events_are_published_to_the_feed_in_order(ctx: Context) -> None:
+    people = await _people(ctx)
+    (session_id,) = await _sessions(ctx, people, (NOW + 24 * HOUR, "scheduled"))
+    await _record_month_events(ctx, people["coachee"].id, 2)
+    async with ctx.writing() as uow:
+        await uow.events.record_many(
+            [
+                event(
+                    "session.scheduled",
+                    coachee_id=people["coachee"].id,
+                    session_id=session_id,
+                    occurred_at=NOW,
+                    data={"n": 2},
+                )
+            ]
+        )
+        await uow.commit()
+
+    async with ctx.writing() as uow:
+        claimed = await uow.outbox.claim_undispatched(limit=2)
+        await uow.outbox.publish([row.id for row in claimed], NOW)
+        await uow.commit()
+    async with ctx.writing() as uow:
+        rest = await uow.outbox.claim_undispatched(limit=10)
+        await uow.outbox.publish([row.id for row in rest], NOW)
+        await uow.commit()
+    async with ctx.reading() as uow:
+        feed = await uow.outbox.feed(after=0, limit=10)
+        after_first = await uow.outbox.feed(after=feed[0].feed_position, limit=1)
+        nothing_left = await uow.outbox.claim_undispatched(limit=10)
+
+    assert [row.data for row in claimed] == [{"n": 0}, {"n": 1}]
+    assert [row.coach_id for row in claimed] == [None, None]
+    assert [(row.data, row.coach_id) for row in rest] == [({"n": 2}, people["coaches"][0].id)]
+    assert [row.data for row in feed] == [{"n": 0}, {"n": 1}, {"n": 2}]
+    assert [row.feed_position for row in feed] == sorted(row.feed_position for row in feed)
+    assert [row.data for row in after_first] == [{"n": 1}]
+    assert nothing_left == []
+
+
+async def test_a_claimed_delivery_is_leased_and_counted(ctx: Context) -> None:
+    await _record_month_events(ctx, uuid.uuid4(), 1)
+    lease_until = NOW + timedelta(minutes=5)
+    async with ctx.writing() as uow:
+        (claimed_event,) = await uow.outbox.claim_undispatched(limit=1)
+        await uow.outbox.add_deliveries(
+            [
+                {
+                    "event_id": claimed_event.id,
+                    "channel": "webhook",
+                    "destination": str(uuid.uuid4()),
+                    "next_attempt_at": NOW,
+                    "created_at": NOW,
+                },
+                {
+                    "event_id": claimed_event.id,
+                    "channel": "webhook",
+                    "destination": str(uuid.uuid4()),
+                    "next_attempt_at": NOW + HOUR,
+                    "created_at": NOW,
+                },
+            ]
+        )
+        await uow.commit()
+
+    async with ctx.writing() as uow:
+        due = await uow.outbox.claim_due(now=NOW, limit=10, lease_until=lease_until)
+        await uow.commit()
+    async with ctx.writing() as uow:
+        while_leased = await uow.outbox.claim_due(now=NOW, limit=10, lease_until=lease_until)
+        await uow.commit()
+    async with ctx.reading() as uow:
+        stored = (
+            await uow.connection.execute(select(deliveries).where(deliveries.c.id == due[0].id))
+        ).one()
+
+    assert [(row.type, row.attempts) for row in due] == [("coachee.month_full", 0)]
+    assert while_leased == []
+    assert (stored.attempts, stored.next_attempt_at, stored.state) == (1, lease_until, "pending")
+
+
+# --- webhook subscriptions --------------------------------------------------------------------
+
+
+async def test_webhook_subscriptions_active_by_id_and_removed(ctx: Context) -> None:
+    async with ctx.writing() as uow:
+        on = await uow.webhooks.add({"url": "https://a.example.com/", "secret": "s" * 32})
+        off = await uow.webhooks.add(
+            {"url": "https://b.example.com/", "secret": "s" * 32, "active": False}
+        )
+        await uow.commit()
+    async with ctx.writing() as uow:
+        active = await uow.webhooks.active()
+        by_id = await uow.webhooks.by_ids([on.id, off.id, uuid.uuid4()])
+        removed = await uow.webhooks.remove(off.id)
+        removed_again = await uow.webhooks.remove(off.id)
+        await uow.commit()
+
+    assert [row.id for row in active] == [on.id]
+    assert set(by_id) == {on.id, off.id}
+    assert (removed, removed_again) == (True, False)

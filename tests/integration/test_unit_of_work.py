@@ -1,0 +1,132 @@
+"""The unit of work on both databases: it rolls back unless told to commit (as cosmicpython's)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+
+from session_api.db.engine import build_engine
+from session_api.errors import ServiceUnavailable
+from session_api.services.context import Context
+from tests.support import statement_sent
+
+
+@pytest.fixture
+def ctx(app: FastAPI, client: Any) -> Context:
+    """The app's context; `client` is asked for so that the tables are emptied afterwards."""
+    context: Context = app.state.context
+    return context
+
+
+class Boom(Exception):
+    """An error raised inside a use case."""
+
+
+async def _add_program(ctx: Context, name: str, *, commit: bool) -> uuid.UUID:
+    async with ctx.writing() as uow:
+        program = await uow.programs.add({"name": name, "sessions_per_month": 2})
+        if commit:
+            await uow.commit()
+    program_id: uuid.UUID = program.id
+    return program_id
+
+
+async def _stored_names(ctx: Context) -> list[str]:
+    async with ctx.reading() as uow:
+        return [program.name for program in await uow.programs.page(after=None, limit=10)]
+
+
+async def test_it_rolls_back_unless_told_to_commit(ctx: Context) -> None:
+    await _add_program(ctx, "Forgotten", commit=False)
+
+    assert await _stored_names(ctx) == []
+
+
+async def test_it_commits_when_told(ctx: Context) -> None:
+    program_id = await _add_program(ctx, "Kept", commit=True)
+
+    async with ctx.reading() as uow:
+        stored = await uow.programs.get(program_id)
+    assert stored is not None
+    assert stored.name == "Kept"
+
+
+async def _fail_midway(ctx: Context, name: str, *, commit: bool) -> None:
+    async with ctx.writing() as uow:
+        await uow.programs.add({"name": name, "sessions_per_month": 2})
+        if commit:
+            await uow.commit()
+        raise Boom
+
+
+async def test_it_rolls_back_on_error(ctx: Context) -> None:
+    with pytest.raises(Boom):
+        await _fail_midway(ctx, "Half done", commit=False)
+
+    assert await _stored_names(ctx) == []
+
+
+async def test_an_error_after_the_commit_keeps_what_was_committed(ctx: Context) -> None:
+    with pytest.raises(Boom):
+        await _fail_midway(ctx, "Committed", commit=True)
+
+    assert await _stored_names(ctx) == ["Committed"]
+
+
+async def test_uncommitted_writes_are_seen_inside_and_nowhere_else(ctx: Context) -> None:
+    async with ctx.writing() as uow:
+        program = await uow.programs.add({"name": "Pending", "sessions_per_month": 2})
+        inside = await uow.programs.get(program.id)
+        outside = await _stored_names(ctx)
+
+    assert inside is not None
+    assert outside == []
+
+
+async def test_writers_take_turns_on_sqlite_and_run_side_by_side_on_postgresql(
+    ctx: Context,
+) -> None:
+    sqlite = ctx.engine.dialect.name == "sqlite"
+    order: list[str] = []
+
+    async def second_writer() -> None:
+        async with ctx.writing() as uow:
+            await uow.programs.add({"name": "Second", "sessions_per_month": 2})
+            await uow.commit()
+        order.append("second committed")
+
+    async with ctx.writing() as first:
+        await first.programs.add({"name": "First", "sessions_per_month": 2})
+        if sqlite:
+            with statement_sent(ctx.engine, "BEGIN IMMEDIATE") as asked_for_the_lock:
+                second = asyncio.ensure_future(second_writer())
+                await asyncio.wait_for(asked_for_the_lock.wait(), timeout=30)
+        else:
+            # PostgreSQL locks rows, not the database: the second writer need not wait.
+            second = asyncio.ensure_future(second_writer())
+            await second
+        await first.commit()
+        order.append("first committed")
+    # On SQLite the first writer holds the write lock from its first step to its end.
+    await second
+
+    if sqlite:
+        assert order == ["first committed", "second committed"]
+    else:
+        assert order == ["second committed", "first committed"]
+    assert sorted(await _stored_names(ctx)) == ["First", "Second"]
+
+
+async def test_an_unreachable_database_is_service_unavailable(tmp_path: Path) -> None:
+    engine = build_engine(f"sqlite+aiosqlite:///{tmp_path / 'no-such-folder' / 'db.sqlite3'}")
+    try:
+        with pytest.raises(ServiceUnavailable, match="cannot be reached"):
+            async with Context(engine).reading():
+                pass
+    finally:
+        await engine.dispose()
