@@ -353,8 +353,10 @@ async def test_calendar_keys_never_reach_the_logs(
         await client.get(
             "/v1/coaches/5d1e0c5e-54b6-4a5b-9b7f-0c3c5d1e0c5e/calendar.ics?key=s3cr3t-key&x=1"
         )
-    assert caplog.records, "the request was logged"
-    assert "s3cr3t-key" not in caplog.text
+    # The server's lines; httpx's own line is the test client's, not the service's.
+    served = [record for record in caplog.records if not record.name.startswith("httpx")]
+    assert any(record.name == "session_api.requests" for record in served)
+    assert not any("s3cr3t-key" in record.getMessage() for record in served)
     # Should a URL with a key reach any other line, the formatter masks it.
     assert redact("GET /calendar.ics?key=s3cr3t-key&x=1") == "GET /calendar.ics?key=<key>&x=1"
 

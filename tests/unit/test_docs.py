@@ -41,12 +41,12 @@ def test_the_webhook_verification_sample_accepts_real_deliveries_only() -> None:
     event_id = str(uuid.uuid4())
     body = json.dumps({"id": event_id, "type": "session.cancelled"}).encode()
     now = int(time.time())
-    headers = signing.headers(secret, event_id, now, body)
+    headers = signing.headers([secret], event_id, now, body)
 
     assert verified_event(secret, body, headers) == {"id": event_id, "type": "session.cancelled"}
     assert verified_event(secret, body.replace(b"cancelled", b"scheduled"), headers) is None
     assert verified_event(signing.generate_secret(), body, headers) is None
-    stale = signing.headers(secret, event_id, now - 3600, body)
+    stale = signing.headers([secret], event_id, now - 3600, body)
     assert verified_event(secret, body, stale) is None
 
 
