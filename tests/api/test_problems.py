@@ -39,12 +39,16 @@ async def test_wrong_method_is_a_problem(client: httpx.AsyncClient) -> None:
     assert response.headers["content-type"] == "application/problem+json"
 
 
-async def test_readiness_reports_an_unreachable_database() -> None:
-    settings = Settings(
-        jwt_secret=JWT_SECRET,
-        environment="test",
-        database_url="postgresql+asyncpg://nobody@127.0.0.1:1/none",
-    )
+# A PostgreSQL server nobody listens for, and a SQLite file in a folder that does not exist.
+UNREACHABLE = [
+    "postgresql+asyncpg://nobody@127.0.0.1:1/none",
+    "sqlite+aiosqlite:////nonexistent-folder/session-api.sqlite3",
+]
+
+
+@pytest.mark.parametrize("database_url", UNREACHABLE)
+async def test_readiness_reports_an_unreachable_database(database_url: str) -> None:
+    settings = Settings(jwt_secret=JWT_SECRET, environment="test", database_url=database_url)
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
@@ -54,22 +58,22 @@ async def test_readiness_reports_an_unreachable_database() -> None:
     assert response.json()["code"] == "service_unavailable"
 
 
-async def test_writes_answer_503_while_the_database_is_unreachable() -> None:
-    settings = Settings(
-        jwt_secret=JWT_SECRET,
-        environment="test",
-        database_url="postgresql+asyncpg://nobody@127.0.0.1:1/none",
-    )
+@pytest.mark.parametrize("database_url", UNREACHABLE)
+async def test_reads_and_writes_answer_503_while_the_database_is_unreachable(
+    database_url: str,
+) -> None:
+    settings = Settings(jwt_secret=JWT_SECRET, environment="test", database_url=database_url)
     app = create_app(settings)
     body = {"name": "P", "sessions_per_month": 2}
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            read = await client.get("/v1/programs", headers=auth())
             plain = await client.post("/v1/programs", json=body, headers=auth())
             keyed = await client.post(
                 "/v1/programs", json=body, headers={**auth(), "Idempotency-Key": "k1"}
             )
-    for response in (plain, keyed):
+    for response in (read, plain, keyed):
         assert response.status_code == 503, response.text
         assert response.json()["code"] == "service_unavailable"
         assert response.headers["retry-after"] == "1"
