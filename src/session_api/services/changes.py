@@ -44,14 +44,17 @@ class Moment:
 
 @dataclass(frozen=True)
 class Change:
-    """One change of one session: who did what, from what to what, and the event it makes."""
+    """One change of one session: who did what, from what to what, and the event it makes.
+
+    `event_type` None records the history entry only (a change no event type describes).
+    """
 
     session_id: uuid.UUID
     coachee_id: uuid.UUID
     action: str
     before: Moment | None
     after: Moment
-    event_type: EventType
+    event_type: EventType | None
     message: str | None = None
     override_availability: bool = False
     event_data: dict[str, str | bool | None] = field(default_factory=dict)
@@ -97,6 +100,7 @@ async def record(
             },
         )
         for change in changes
+        if change.event_type is not None
     ]
     for shift in shifts:
         type_ = _month_event_type(shift)
