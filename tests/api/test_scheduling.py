@@ -322,6 +322,15 @@ async def test_if_match_guards_changes(client: httpx.AsyncClient, maia: dict[str
     stale = await client.post(path, json=body, headers={**auth(), "If-Match": '"v1"'})
     assert stale.status_code == 412
     assert stale.json()["code"] == "precondition_failed"
+    assert stale.json()["current_version"] == 2
+    for accepted in ('W/"v2"', '"v1", "v2"', "*"):
+        again = await client.post(path, json=body, headers={**auth(), "If-Match": accepted})
+        assert again.status_code == 200, accepted
+    current = again.headers["etag"]
+    assert current == '"v2"'  # the same time again changes nothing
+    for refused in ('"v02"', "v2", '"2"'):
+        answer = await client.post(path, json=body, headers={**auth(), "If-Match": refused})
+        assert answer.status_code == 412, refused
 
 
 async def test_access_to_sessions(
