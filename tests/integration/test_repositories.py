@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from sqlalchemy import insert, select
 
 from session_api.db.models import deliveries, events, sessions
-from session_api.db.repositories.events import event
+from session_api.db.repositories.events import NewEvent
 from session_api.db.repositories.outbox import DeliveryOutcome, NewDelivery
 from session_api.services.context import Context
 
@@ -253,7 +253,7 @@ async def _record_month_events(ctx: Context, coachee_id: uuid.UUID, count: int) 
     async with ctx.writing() as uow:
         await uow.events.record_many(
             [
-                event(
+                NewEvent(
                     "coachee.month_full",
                     coachee_id=coachee_id,
                     occurred_at=NOW,
@@ -287,7 +287,7 @@ async def test_claimed_events_are_published_to_the_feed_in_order(ctx: Context) -
     async with ctx.writing() as uow:
         await uow.events.record_many(
             [
-                event(
+                NewEvent(
                     "session.scheduled",
                     coachee_id=people["coachee"].id,
                     session_id=session_id,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from session_api.auth import Principal
-from session_api.db.repositories.events import event
+from session_api.db.repositories.events import NewEvent
 from session_api.db.repositories.sessions import HistoryRow, NewSessionRow
 from session_api.db.unit_of_work import UnitOfWork
 from session_api.domain.booking import BookingFacts, Ledger, Placement, SessionFacts
@@ -85,7 +85,7 @@ async def record(
     else:
         await uow.sessions.add_history_many(entries)
     outbox = [
-        event(
+        NewEvent(
             change.event_type,
             session_id=change.session_id,
             coachee_id=change.coachee_id,
@@ -106,7 +106,7 @@ async def record(
         type_ = _month_event_type(shift)
         if type_ is not None:
             outbox.append(
-                event(
+                NewEvent(
                     type_,
                     coachee_id=shift.coachee_id,
                     occurred_at=now,
