@@ -34,6 +34,7 @@ import httpx
 from session_api.config import Settings
 from session_api.db.engine import build_engine
 from session_api.db.repositories.base import AnyRow
+from session_api.db.repositories.calendars import SessionInvite
 from session_api.db.repositories.outbox import (
     ClaimedEvent,
     DeliveryOutcome,
@@ -282,7 +283,7 @@ async def _deliver_batch(
 
 def _prepare(
     claimed: Sequence[DueDelivery],
-    sessions: dict[uuid.UUID, AnyRow],
+    sessions: dict[uuid.UUID, SessionInvite],
     subscriptions: dict[uuid.UUID, AnyRow],
     settings: Settings,
     now: datetime,
@@ -311,7 +312,7 @@ def _prepare(
 
 
 def _mail_job(
-    delivery: DueDelivery, session: AnyRow | None, settings: Settings, now: datetime
+    delivery: DueDelivery, session: SessionInvite | None, settings: Settings, now: datetime
 ) -> _MailJob:
     if session is None:
         raise SendFailure("the session no longer exists", permanent=True)
