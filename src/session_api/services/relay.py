@@ -33,7 +33,6 @@ import httpx
 
 from session_api.config import Settings
 from session_api.db.engine import build_engine
-from session_api.db.repositories.base import AnyRow
 from session_api.db.repositories.calendars import SessionInvite
 from session_api.db.repositories.outbox import (
     ClaimedEvent,
@@ -41,6 +40,7 @@ from session_api.db.repositories.outbox import (
     DueDelivery,
     NewDelivery,
 )
+from session_api.db.repositories.webhooks import WebhookTarget
 from session_api.db.unit_of_work import UnitOfWork
 from session_api.domain.events import EventType
 from session_api.domain.reminders import still_applies
@@ -284,7 +284,7 @@ async def _deliver_batch(
 def _prepare(
     claimed: Sequence[DueDelivery],
     sessions: dict[uuid.UUID, SessionInvite],
-    subscriptions: dict[uuid.UUID, AnyRow],
+    subscriptions: dict[uuid.UUID, WebhookTarget],
     settings: Settings,
     now: datetime,
 ) -> tuple[list[_MailJob], list[_WebhookJob], list[_Outcome]]:
@@ -354,7 +354,7 @@ def _subscription_id(delivery: DueDelivery) -> uuid.UUID | None:
 
 
 def _webhook_job(
-    delivery: DueDelivery, subscriptions: dict[uuid.UUID, AnyRow], now: datetime
+    delivery: DueDelivery, subscriptions: dict[uuid.UUID, WebhookTarget], now: datetime
 ) -> _WebhookJob:
     subscription_id = _subscription_id(delivery)
     subscription = None if subscription_id is None else subscriptions.get(subscription_id)

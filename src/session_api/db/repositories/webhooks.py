@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass, fields
 from datetime import datetime
 
 from sqlalchemy import delete, null, select, update
@@ -12,26 +13,49 @@ from session_api.db.models import deliveries, events, webhook_subscriptions
 from session_api.db.repositories.base import AnyRow, Repository
 
 
+@dataclass(frozen=True)
+class WebhookTarget:
+    """What the relay reads of a subscription to decide and sign what it is sent."""
+
+    id: uuid.UUID
+    url: str
+    secret: str
+    previous_secret: str | None
+    previous_secret_expires_at: datetime | None
+    event_types: list[str] | None
+    active: bool
+    disabled_reason: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: AnyRow) -> WebhookTarget:
+        """The target of a `webhook_subscriptions` row."""
+        return cls(**{field.name: row._mapping[field.name] for field in _TARGET_FIELDS})
+
+
+_TARGET_FIELDS = fields(WebhookTarget)
+
+
 class WebhookRepository(Repository):
     """Queries of the webhook_subscriptions table."""
 
     table = webhook_subscriptions
 
-    async def active(self) -> Sequence[AnyRow]:
+    async def active(self) -> list[WebhookTarget]:
         """The subscriptions that receive new events."""
         query = (
             select(webhook_subscriptions)
             .where(webhook_subscriptions.c.active.is_(True))
             .order_by(webhook_subscriptions.c.id)
         )
-        return (await self._connection.execute(query)).all()
+        return [WebhookTarget.of(row) for row in await self._connection.execute(query)]
 
-    async def by_ids(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, AnyRow]:
+    async def by_ids(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, WebhookTarget]:
         """Subscriptions by id (missing ones were deleted)."""
         if not ids:
             return {}
         query = select(webhook_subscriptions).where(webhook_subscriptions.c.id.in_(ids))
-        return {row.id: row for row in await self._connection.execute(query)}
+        return {row.id: WebhookTarget.of(row) for row in await self._connection.execute(query)}
 
     async def rotate_secret(
         self, id_: uuid.UUID, secret: str, *, previous_expires_at: datetime | None, now: datetime
