@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select
 
 from session_api.db.models import coachees, coaches, sessions
-from session_api.db.repositories.base import AnyRow, Repository
+from session_api.db.repositories.base import Repository, typed
 from session_api.db.repositories.sessions import OPEN, numbered_sessions
 
 
@@ -36,14 +36,6 @@ class SessionInvite:
     coachee_name: str
     coachee_email: str
     coachee_timezone: str
-
-    @classmethod
-    def of(cls, row: AnyRow) -> SessionInvite:
-        """The invite facts of an `_invite_rows` row."""
-        return cls(**{field.name: row._mapping[field.name] for field in _FIELDS})
-
-
-_FIELDS = fields(SessionInvite)
 
 
 def _invite_rows() -> Select[*tuple[Any, ...]]:
@@ -70,7 +62,7 @@ class CalendarRepository(Repository):
         if not session_ids:
             return {}
         query = _invite_rows().where(sessions.c.id.in_(session_ids))
-        return {row.id: SessionInvite.of(row) for row in await self._connection.execute(query)}
+        return {row.id: typed(SessionInvite, row) for row in await self._connection.execute(query)}
 
     async def coach_upcoming(
         self, coach_id: uuid.UUID, *, now: datetime, limit: int
@@ -86,4 +78,4 @@ class CalendarRepository(Repository):
             .order_by(sessions.c.starts_at, sessions.c.id)
             .limit(limit)
         )
-        return [SessionInvite.of(row) for row in await self._connection.execute(query)]
+        return [typed(SessionInvite, row) for row in await self._connection.execute(query)]

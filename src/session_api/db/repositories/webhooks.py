@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, null, select, update
 
 from session_api.db.models import deliveries, events, webhook_subscriptions
-from session_api.db.repositories.base import AnyRow, Repository
+from session_api.db.repositories.base import AnyRow, Repository, typed
 
 
 @dataclass(frozen=True)
@@ -27,14 +27,6 @@ class WebhookTarget:
     disabled_reason: str | None
     created_at: datetime
 
-    @classmethod
-    def of(cls, row: AnyRow) -> WebhookTarget:
-        """The target of a `webhook_subscriptions` row."""
-        return cls(**{field.name: row._mapping[field.name] for field in _TARGET_FIELDS})
-
-
-_TARGET_FIELDS = fields(WebhookTarget)
-
 
 class WebhookRepository(Repository):
     """Queries of the webhook_subscriptions table."""
@@ -48,14 +40,14 @@ class WebhookRepository(Repository):
             .where(webhook_subscriptions.c.active.is_(True))
             .order_by(webhook_subscriptions.c.id)
         )
-        return [WebhookTarget.of(row) for row in await self._connection.execute(query)]
+        return [typed(WebhookTarget, row) for row in await self._connection.execute(query)]
 
     async def by_ids(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, WebhookTarget]:
         """Subscriptions by id (missing ones were deleted)."""
         if not ids:
             return {}
         query = select(webhook_subscriptions).where(webhook_subscriptions.c.id.in_(ids))
-        return {row.id: WebhookTarget.of(row) for row in await self._connection.execute(query)}
+        return {row.id: typed(WebhookTarget, row) for row in await self._connection.execute(query)}
 
     async def rotate_secret(
         self, id_: uuid.UUID, secret: str, *, previous_expires_at: datetime | None, now: datetime
