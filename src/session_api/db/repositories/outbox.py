@@ -11,24 +11,37 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, select, update
 
 from session_api.db.models import deliveries, events, sessions
-from session_api.db.repositories.base import AnyRow, Repository
+from session_api.db.repositories.base import Repository, typed
 
 # Any constant will do: it names the lock that hands out feed positions one relay at a time.
 FEED_LOCK_KEY = 0x5E55_1011_FEED
 
 
 @dataclass(frozen=True)
-class ClaimedEvent:
-    """An event claimed for fan-out, with its session's coach (None for month events)."""
+class StoredEvent:
+    """An event as written: its public id, type, whom it concerns, when, and its data."""
 
-    id: int
     event_id: uuid.UUID
     type: str
     session_id: uuid.UUID | None
     coachee_id: uuid.UUID
     occurred_at: datetime
     data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ClaimedEvent(StoredEvent):
+    """An event claimed for fan-out, with its session's coach (None for month events)."""
+
+    id: int
     coach_id: uuid.UUID | None
+
+
+@dataclass(frozen=True)
+class PublishedEvent(StoredEvent):
+    """An event in the feed, at its feed position."""
+
+    feed_position: int
 
 
 @dataclass(frozen=True)
@@ -102,7 +115,7 @@ class OutboxRepository(Repository):
             .limit(limit)
             .with_for_update(of=events, skip_locked=True)
         )
-        return [ClaimedEvent(**row._mapping) for row in await self._connection.execute(query)]
+        return [typed(ClaimedEvent, row) for row in await self._connection.execute(query)]
 
     async def add_deliveries(self, rows: Sequence[NewDelivery]) -> None:
         """Insert pending deliveries in one statement."""
@@ -135,7 +148,7 @@ class OutboxRepository(Repository):
             [{"b_id": id_, "b_position": last + n} for n, id_ in enumerate(event_ids, start=1)],
         )
 
-    async def feed(self, *, after: int, limit: int) -> Sequence[AnyRow]:
+    async def feed(self, *, after: int, limit: int) -> list[PublishedEvent]:
         """Published events after a feed position, in feed order."""
         query = (
             select(events)
@@ -143,7 +156,7 @@ class OutboxRepository(Repository):
             .order_by(events.c.feed_position)
             .limit(limit)
         )
-        return (await self._connection.execute(query)).all()
+        return [typed(PublishedEvent, row) for row in await self._connection.execute(query)]
 
     async def claim_due(
         self, *, now: datetime, limit: int, lease_until: datetime
