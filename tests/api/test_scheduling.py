@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.scheduling_support import always_open_coachee, book, booked, open_all_week
@@ -321,6 +322,15 @@ async def test_if_match_guards_changes(client: httpx.AsyncClient, maia: dict[str
     stale = await client.post(path, json=body, headers={**auth(), "If-Match": '"v1"'})
     assert stale.status_code == 412
     assert stale.json()["code"] == "precondition_failed"
+    assert stale.json()["current_version"] == 2
+    for accepted in ('W/"v2"', '"v1", "v2"', "*"):
+        again = await client.post(path, json=body, headers={**auth(), "If-Match": accepted})
+        assert again.status_code == 200, accepted
+    current = again.headers["etag"]
+    assert current == '"v2"'  # the same time again changes nothing
+    for refused in ('"v02"', "v2", '"2"'):
+        answer = await client.post(path, json=body, headers={**auth(), "If-Match": refused})
+        assert answer.status_code == 412, refused
 
 
 async def test_access_to_sessions(
@@ -436,6 +446,7 @@ async def test_booking_statements_do_not_grow_with_the_data(
 async def test_a_new_coach_takes_over_the_sessions_ahead(
     client: httpx.AsyncClient,
     factory: Factory,
+    engine: AsyncEngine,
     maia: dict[str, Any],
     clock: Clock,
 ) -> None:
@@ -446,22 +457,30 @@ async def test_a_new_coach_takes_over_the_sessions_ahead(
     busy_coach = await factory.coach()
     await open_all_week(factory, busy_coach["id"])
     other = await factory.coachee(coach=busy_coach)
-    await booked(client, other, "2026-12-03T10:30:00+01:00")
+    blocking = await booked(client, other, "2026-12-03T10:30:00+01:00")
 
     refused = await client.patch(
         f"/v1/coachees/{maia['id']}", json={"coach_id": busy_coach["id"]}, headers=auth()
     )
     assert refused.status_code == 409
     assert refused.json()["code"] == "time_conflict"
+    assert refused.json()["conflicting_session"]["id"] == blocking["id"]
+    assert ahead["id"] in refused.json()["detail"]
     assert (await client.get(f"/v1/coachees/{maia['id']}", headers=auth())).json()[
         "coach_id"
     ] == old_coach["id"]
 
     new_coach = await factory.coach()
+    async with engine.connect() as connection:
+        events_before = (await connection.execute(text("SELECT count(*) FROM events"))).scalar()
     moved = await client.patch(
         f"/v1/coachees/{maia['id']}", json={"coach_id": new_coach["id"]}, headers=auth()
     )
     assert moved.status_code == 200
+    async with engine.connect() as connection:
+        events_after = (await connection.execute(text("SELECT count(*) FROM events"))).scalar()
+    # No event type of the contract describes a hand-over: none is sent.
+    assert events_after == events_before
     now_ahead = (
         await client.get(f"/v1/sessions/{ahead['id']}", headers=as_coach(new_coach))
     ).json()

@@ -287,7 +287,7 @@ class BookingMachine(RuleBasedStateMachine):
                 self.principal(who, coachee),
                 session,
                 scheduling.Move(starts_at, minutes, False, None),
-                if_match=None,
+                expected_versions=None,
             )
         )
         if same and minutes is None and not isinstance(outcome, DomainError):
@@ -302,7 +302,11 @@ class BookingMachine(RuleBasedStateMachine):
         try:
             cancelled = self.run(
                 scheduling.cancel(
-                    self.ctx, self.principal(who, coachee), session, message="x", if_match=None
+                    self.ctx,
+                    self.principal(who, coachee),
+                    session,
+                    message="x",
+                    expected_versions=None,
                 )
             )
         except DomainError:
@@ -319,7 +323,11 @@ class BookingMachine(RuleBasedStateMachine):
         try:
             self.run(
                 scheduling.confirm(
-                    self.ctx, self.principal(who, coachee), session, message=None, if_match=None
+                    self.ctx,
+                    self.principal(who, coachee),
+                    session,
+                    message=None,
+                    expected_versions=None,
                 )
             )
         except DomainError:

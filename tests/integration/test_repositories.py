@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,7 +12,8 @@ from fastapi import FastAPI
 from sqlalchemy import insert, select
 
 from session_api.db.models import deliveries, events, sessions
-from session_api.db.repositories.events import event
+from session_api.db.repositories.events import NewEvent
+from session_api.db.repositories.outbox import DeliveryOutcome, NewDelivery
 from session_api.services.context import Context
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
@@ -251,7 +253,7 @@ async def _record_month_events(ctx: Context, coachee_id: uuid.UUID, count: int) 
     async with ctx.writing() as uow:
         await uow.events.record_many(
             [
-                event(
+                NewEvent(
                     "coachee.month_full",
                     coachee_id=coachee_id,
                     occurred_at=NOW,
@@ -285,7 +287,7 @@ async def test_claimed_events_are_published_to_the_feed_in_order(ctx: Context) -
     async with ctx.writing() as uow:
         await uow.events.record_many(
             [
-                event(
+                NewEvent(
                     "session.scheduled",
                     coachee_id=people["coachee"].id,
                     session_id=session_id,
@@ -325,20 +327,10 @@ async def test_a_claimed_delivery_is_leased_and_counted(ctx: Context) -> None:
         (claimed_event,) = await uow.outbox.claim_undispatched(limit=1)
         await uow.outbox.add_deliveries(
             [
-                {
-                    "event_id": claimed_event.id,
-                    "channel": "webhook",
-                    "destination": str(uuid.uuid4()),
-                    "next_attempt_at": NOW,
-                    "created_at": NOW,
-                },
-                {
-                    "event_id": claimed_event.id,
-                    "channel": "webhook",
-                    "destination": str(uuid.uuid4()),
-                    "next_attempt_at": NOW + HOUR,
-                    "created_at": NOW,
-                },
+                NewDelivery(claimed_event.id, "webhook", str(uuid.uuid4()), NOW, created_at=NOW),
+                NewDelivery(
+                    claimed_event.id, "webhook", str(uuid.uuid4()), NOW + HOUR, created_at=NOW
+                ),
             ]
         )
         await uow.commit()
@@ -357,6 +349,28 @@ async def test_a_claimed_delivery_is_leased_and_counted(ctx: Context) -> None:
     assert [(row.type, row.attempts) for row in due] == [("coachee.month_full", 0)]
     assert while_leased == []
     assert (stored.attempts, stored.next_attempt_at, stored.state) == (1, lease_until, "pending")
+
+
+async def test_a_result_lands_only_for_the_attempt_that_was_leased(ctx: Context) -> None:
+    await _record_month_events(ctx, uuid.uuid4(), 1)
+    async with ctx.writing() as uow:
+        (claimed_event,) = await uow.outbox.claim_undispatched(limit=1)
+        await uow.outbox.add_deliveries(
+            [NewDelivery(claimed_event.id, "webhook", str(uuid.uuid4()), NOW, created_at=NOW)]
+        )
+        (due,) = await uow.outbox.claim_due(now=NOW, limit=1, lease_until=NOW + HOUR)
+        stale = DeliveryOutcome(due.id, due.attempts, "failed", NOW, "an older lease", None)
+        delivered = DeliveryOutcome(due.id, due.attempts + 1, "delivered", NOW, None, NOW + HOUR)
+        await uow.outbox.settle([stale])
+        await uow.outbox.settle([delivered])
+        await uow.outbox.settle([replace(stale, attempts=due.attempts + 1)])
+        await uow.commit()
+    async with ctx.reading() as uow:
+        stored = (
+            await uow.connection.execute(select(deliveries).where(deliveries.c.id == due.id))
+        ).one()
+
+    assert (stored.state, stored.delivered_at, stored.last_error) == ("delivered", NOW + HOUR, None)
 
 
 # --- webhook subscriptions --------------------------------------------------------------------

@@ -132,6 +132,20 @@ def test_a_coachee_is_not_told_whose_session_blocks_the_coach() -> None:
     assert named.value.extensions["conflicting_session"]["id"] == other.id
 
 
+def test_a_new_coach_takes_over_only_while_free_at_each_session() -> None:
+    ahead = [
+        OpenSession(uuid.uuid4(), FACTS.coachee_id, at(3), at(3, 11)),
+        OpenSession(uuid.uuid4(), FACTS.coachee_id, at(4), at(4, 11)),
+    ]
+    touching = OpenSession(uuid.uuid4(), uuid.uuid4(), at(3, 11), at(3, 12))
+    booking.ensure_coach_free("Maia", ahead, [touching, *ahead])
+    clash = OpenSession(uuid.uuid4(), uuid.uuid4(), at(4, 10), at(4, 11))
+    with pytest.raises(TimeConflict) as refused:
+        booking.ensure_coach_free("Maia", ahead, [touching, *ahead, clash])
+    assert refused.value.extensions["conflicting_session"]["id"] == clash.id
+    assert str(ahead[1].id) in refused.value.detail
+
+
 def test_confirming_checks_overlap_but_not_availability() -> None:
     nowhere = replace(FACTS, availability=Availability.empty())
     requested = replace(session(at(3), SessionStatus.REQUESTED), booking=nowhere)

@@ -12,6 +12,7 @@ import pytest
 from pydantic import ValidationError
 
 from session_api.config import Settings
+from session_api.db.repositories.outbox import NewDelivery
 from session_api.services.relay import fan_out, retry_delay
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
@@ -36,8 +37,8 @@ def _hook(event_types: list[str] | None, *, created_at: datetime = NOW) -> Any:
     return SimpleNamespace(id=uuid.uuid4(), event_types=event_types, created_at=created_at)
 
 
-def _destinations(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    return [(row["channel"], row["destination"]) for row in rows]
+def _destinations(rows: list[NewDelivery]) -> list[tuple[str, str]]:
+    return [(row.channel, row.destination) for row in rows]
 
 
 def test_a_session_event_mails_both_people_and_every_matching_hook() -> None:
@@ -55,9 +56,7 @@ def test_a_session_event_mails_both_people_and_every_matching_hook() -> None:
         ("webhook", str(every.id)),
         ("webhook", str(scheduled.id)),
     ]
-    assert {(row["event_id"], row["state"], row["next_attempt_at"]) for row in rows} == {
-        (7, "pending", NOW)
-    }
+    assert {(row.event_id, row.next_attempt_at) for row in rows} == {(7, NOW)}
 
 
 @pytest.mark.parametrize(
@@ -88,7 +87,7 @@ def test_a_hook_gets_only_events_that_occurred_once_it_existed() -> None:
 
 def test_marking_a_session_completed_mails_both_people() -> None:
     rows = fan_out(_event("session.completed", backfill=False), [], NOW)
-    assert [row["channel"] for row in rows] == ["email", "email"]
+    assert [row.channel for row in rows] == ["email", "email"]
 
 
 @pytest.mark.parametrize(

@@ -28,6 +28,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from session_api.domain.booking import MAX_SESSION_MINUTES, MIN_SESSION_MINUTES
+
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -88,7 +90,10 @@ class Program(Timestamps, Base):
     __tablename__ = "programs"
     __table_args__ = (
         CheckConstraint("sessions_per_month BETWEEN 1 AND 31", name="sessions_per_month"),
-        CheckConstraint("session_minutes BETWEEN 15 AND 240", name="session_minutes"),
+        CheckConstraint(
+            f"session_minutes BETWEEN {MIN_SESSION_MINUTES} AND {MAX_SESSION_MINUTES}",
+            name="session_minutes",
+        ),
         CheckConstraint("late_cancel_hours >= 0", name="late_cancel_hours"),
     )
 

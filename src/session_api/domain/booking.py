@@ -402,11 +402,49 @@ def _ensure_no_conflict(
     excluding: uuid.UUID | None,
 ) -> None:
     """Nobody is ever in two open sessions at once; no override skips this."""
-    for other in ledger.open_sessions:
+    other = _first_overlap(place.starts_at, place.ends_at, ledger.open_sessions, excluding)
+    if other is not None:
+        raise _conflict(facts, other, by_coachee=by_coachee)
+
+
+def ensure_coach_free(
+    coachee_name: str, ahead: Sequence[OpenSession], coach_sessions: Sequence[OpenSession]
+) -> None:
+    """A new coach takes over a coachee's sessions ahead only while free at each of them.
+
+    `coach_sessions` are the open sessions around them that the new coach (or the coachee)
+    holds; the coachee's own do not move in time, so only the coach's other ones can clash.
+    """
+    for session in ahead:
+        others = [other for other in coach_sessions if other.coachee_id != session.coachee_id]
+        other = _first_overlap(session.starts_at, session.ends_at, others, excluding=None)
+        if other is not None:
+            raise TimeConflict(
+                f"{coachee_name}'s session {session.id} ({session.starts_at.isoformat()}) "
+                f"overlaps the new coach's session {other.id}, from "
+                f"{other.starts_at.isoformat()} to {other.ends_at.isoformat()}; "
+                "move one of them first.",
+                conflicting_session={
+                    "id": other.id,
+                    "starts_at": other.starts_at,
+                    "ends_at": other.ends_at,
+                },
+            )
+
+
+def _first_overlap(
+    starts_at: datetime,
+    ends_at: datetime,
+    open_sessions: Sequence[OpenSession],
+    excluding: uuid.UUID | None,
+) -> OpenSession | None:
+    """The first open session, other than `excluding`, sharing time with [starts_at, ends_at)."""
+    for other in open_sessions:
         if other.id is not None and other.id == excluding:
             continue
-        if other.starts_at < place.ends_at and place.starts_at < other.ends_at:
-            raise _conflict(facts, other, by_coachee=by_coachee)
+        if other.starts_at < ends_at and starts_at < other.ends_at:
+            return other
+    return None
 
 
 def _conflict(facts: BookingFacts, other: OpenSession, *, by_coachee: bool) -> TimeConflict:

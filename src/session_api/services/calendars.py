@@ -8,6 +8,7 @@ import uuid
 
 from session_api.auth import Principal, Role
 from session_api.db.repositories.base import AnyRow
+from session_api.db.repositories.calendars import SessionInvite
 from session_api.db.unit_of_work import UnitOfWork
 from session_api.domain.quota import label
 from session_api.errors import Forbidden
@@ -20,7 +21,7 @@ FEED_LIMIT = 1000
 CALENDAR_KEY_BYTES = 32
 
 
-def invite_session(row: AnyRow) -> InviteSession:
+def invite_session(row: SessionInvite) -> InviteSession:
     """What an invite or an e-mail shows of a session row of `CalendarRepository`."""
     number = row.session_number
     return InviteSession(

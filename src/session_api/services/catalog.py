@@ -11,9 +11,12 @@ from zoneinfo import ZoneInfo
 from session_api.auth import Principal, Role
 from session_api.db.repositories.base import AnyRow
 from session_api.db.unit_of_work import UnitOfWork
+from session_api.domain import booking
+from session_api.domain.booking import OpenSession, Placement
 from session_api.domain.months import month_of
-from session_api.errors import Forbidden, TimeConflict, ValidationProblem
+from session_api.errors import Forbidden, ValidationProblem
 from session_api.services import access
+from session_api.services.changes import Change, Moment, record
 from session_api.services.context import Context
 
 EMPTY_AVAILABILITY: dict[str, Any] = {"weekly": [], "overrides": []}
@@ -180,41 +183,32 @@ async def _hand_over_sessions(
     ahead = await uow.sessions.open_ahead_of(coachee.id, now)
     if not ahead:
         return
-    busy = await uow.sessions.busy_intervals(
+    moving = [OpenSession(s.id, s.coachee_id, s.starts_at, s.ends_at) for s in ahead]
+    around = await uow.sessions.open_between(
         coach_id=coach_id,
-        coachee_id=None,
-        starts_at=min(row.starts_at for row in ahead),
-        ends_at=max(row.ends_at for row in ahead),
+        coachee_id=coachee.id,
+        starts_at=min(session.starts_at for session in ahead),
+        ends_at=max(session.ends_at for session in ahead),
     )
-    for row in ahead:
-        for starts_at, ends_at in busy:
-            if starts_at < row.ends_at and row.starts_at < ends_at:
-                raise TimeConflict(
-                    f"{coachee.name}'s session {row.id} ({row.starts_at.isoformat()}) overlaps "
-                    f"the new coach's session from {starts_at.isoformat()} to "
-                    f"{ends_at.isoformat()}; move one of them first.",
-                    conflicting_session={"id": row.id, "starts_at": starts_at, "ends_at": ends_at},
-                )
-    await uow.sessions.move_to_coach([row.id for row in ahead], coach_id, now)
-    await uow.sessions.add_history_many(
-        [
-            {
-                "session_id": row.id,
-                "at": now,
-                "actor": principal.actor,
-                "action": "reassigned",
-                "from_status": row.status,
-                "to_status": row.status,
-                "from_starts_at": row.starts_at,
-                "from_ends_at": row.ends_at,
-                "to_starts_at": row.starts_at,
-                "to_ends_at": row.ends_at,
-                "message": f"Coach changed from {row.coach_id} to {coach_id}.",
-                "override_availability": False,
-            }
-            for row in ahead
-        ]
-    )
+    booking.ensure_coach_free(coachee.name, moving, around)
+    await uow.sessions.move_to_coach([session.id for session in ahead], coach_id, now)
+    handed_over = []
+    for session in ahead:
+        moment = Moment(
+            Placement(session.starts_at, session.ends_at, session.month), session.status
+        )
+        handed_over.append(
+            Change(
+                session.id,
+                session.coachee_id,
+                "reassigned",
+                before=moment,
+                after=moment,
+                event_type=None,  # None of the contract's event types describes a hand-over.
+                message=f"Coach changed from {session.coach_id} to {coach_id}.",
+            )
+        )
+    await record(uow, principal, now, handed_over)
 
 
 def _refuse_nulls(changes: dict[str, Any], fields: tuple[str, ...]) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from session_api.auth import Principal
-from session_api.db.repositories.events import event
+from session_api.db.repositories.events import NewEvent
 from session_api.db.repositories.sessions import HistoryRow, NewSessionRow
 from session_api.db.unit_of_work import UnitOfWork
 from session_api.domain.booking import BookingFacts, Ledger, Placement, SessionFacts
@@ -44,14 +44,17 @@ class Moment:
 
 @dataclass(frozen=True)
 class Change:
-    """One change of one session: who did what, from what to what, and the event it makes."""
+    """One change of one session: who did what, from what to what, and the event it makes.
+
+    `event_type` None records the history entry only (a change no event type describes).
+    """
 
     session_id: uuid.UUID
     coachee_id: uuid.UUID
     action: str
     before: Moment | None
     after: Moment
-    event_type: EventType
+    event_type: EventType | None
     message: str | None = None
     override_availability: bool = False
     event_data: dict[str, str | bool | None] = field(default_factory=dict)
@@ -82,7 +85,7 @@ async def record(
     else:
         await uow.sessions.add_history_many(entries)
     outbox = [
-        event(
+        NewEvent(
             change.event_type,
             session_id=change.session_id,
             coachee_id=change.coachee_id,
@@ -97,12 +100,13 @@ async def record(
             },
         )
         for change in changes
+        if change.event_type is not None
     ]
     for shift in shifts:
         type_ = _month_event_type(shift)
         if type_ is not None:
             outbox.append(
-                event(
+                NewEvent(
                     type_,
                     coachee_id=shift.coachee_id,
                     occurred_at=now,

@@ -9,6 +9,7 @@ from typing import Any
 
 from session_api.auth import Principal
 from session_api.db.repositories.base import AnyRow
+from session_api.db.repositories.outbox import PublishedEvent
 from session_api.errors import ValidationProblem
 from session_api.notify.signing import generate_secret
 from session_api.notify.targets import malformed_target_reason, private_host_reason
@@ -19,7 +20,7 @@ from session_api.services.context import Context
 
 async def events_after(
     ctx: Context, principal: Principal, *, after: int, limit: int
-) -> Sequence[AnyRow]:
+) -> list[PublishedEvent]:
     """Published events after a feed position, in feed order (admins)."""
     principal.require_admin()
     async with ctx.reading() as uow:

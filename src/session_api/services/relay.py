@@ -28,13 +28,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from typing import Any
 
 import httpx
 
 from session_api.config import Settings
 from session_api.db.engine import build_engine
-from session_api.db.repositories.base import AnyRow
+from session_api.db.repositories.calendars import SessionInvite
+from session_api.db.repositories.outbox import (
+    ClaimedEvent,
+    DeliveryOutcome,
+    DueDelivery,
+    NewDelivery,
+)
+from session_api.db.repositories.webhooks import WebhookTarget
 from session_api.db.unit_of_work import UnitOfWork
 from session_api.domain.events import EventType
 from session_api.domain.reminders import still_applies
@@ -42,6 +48,7 @@ from session_api.notify.mailers import SendFailure, mailer_for
 from session_api.notify.messages import EVENT_TYPES as EMAIL_EVENT_TYPES
 from session_api.notify.messages import Recipient, compose
 from session_api.notify.webhooks import (
+    Subscription,
     WebhookGone,
     event_body,
     event_payload,
@@ -91,26 +98,28 @@ class RelayReport:
 
 @dataclass(frozen=True)
 class _Outcome:
-    delivery: AnyRow
+    delivery: DueDelivery
     failure: SendFailure | None
 
 
 @dataclass(frozen=True)
 class _MailJob:
-    delivery: AnyRow
+    delivery: DueDelivery
     message: EmailMessage
     name: str
 
 
 @dataclass(frozen=True)
 class _WebhookJob:
-    delivery: AnyRow
+    delivery: DueDelivery
     url: str
     secrets: list[str]
     body: bytes
 
 
-def fan_out(event: AnyRow, subscriptions: Sequence[AnyRow], now: datetime) -> list[dict[str, Any]]:
+def fan_out(
+    event: ClaimedEvent, subscriptions: Sequence[Subscription], now: datetime
+) -> list[NewDelivery]:
     """The deliveries of one event: e-mail to both people, one per matching subscription.
 
     Session events e-mail the coach and the coachee, except sessions an admin backfilled
@@ -118,25 +127,21 @@ def fan_out(event: AnyRow, subscriptions: Sequence[AnyRow], now: datetime) -> li
     events (`coachee.month_full`, `coachee.month_available`) only go to webhooks and the feed.
     A subscription gets only events that occurred once it existed.
     """
-    pending = {
-        "event_id": event.id,
-        "state": "pending",
-        "attempts": 0,
-        "next_attempt_at": now,
-        "created_at": now,
-    }
-    rows: list[dict[str, Any]] = []
+    destinations: list[tuple[str, str]] = []
     if (
         event.type in EMAIL_EVENT_TYPES
         and event.coach_id is not None
         and not event.data.get("backfill")
     ):
-        rows.append({**pending, "channel": EMAIL, "destination": f"coach:{event.coach_id}"})
-        rows.append({**pending, "channel": EMAIL, "destination": f"coachee:{event.coachee_id}"})
+        destinations.append((EMAIL, f"coach:{event.coach_id}"))
+        destinations.append((EMAIL, f"coachee:{event.coachee_id}"))
     for subscription in subscriptions:
         if receives(subscription, event.type, event.occurred_at):
-            rows.append({**pending, "channel": WEBHOOK, "destination": str(subscription.id)})
-    return rows
+            destinations.append((WEBHOOK, str(subscription.id)))
+    return [
+        NewDelivery(event.id, channel, destination, next_attempt_at=now, created_at=now)
+        for channel, destination in destinations
+    ]
 
 
 def retry_delay(
@@ -277,9 +282,9 @@ async def _deliver_batch(
 
 
 def _prepare(
-    claimed: Sequence[AnyRow],
-    sessions: dict[uuid.UUID, AnyRow],
-    subscriptions: dict[uuid.UUID, AnyRow],
+    claimed: Sequence[DueDelivery],
+    sessions: dict[uuid.UUID, SessionInvite],
+    subscriptions: dict[uuid.UUID, WebhookTarget],
     settings: Settings,
     now: datetime,
 ) -> tuple[list[_MailJob], list[_WebhookJob], list[_Outcome]]:
@@ -290,7 +295,8 @@ def _prepare(
     for delivery in claimed:
         try:
             if delivery.channel == EMAIL:
-                mails.append(_mail_job(delivery, sessions.get(delivery.session_id), settings, now))
+                session = None if delivery.session_id is None else sessions.get(delivery.session_id)
+                mails.append(_mail_job(delivery, session, settings, now))
             elif delivery.channel == WEBHOOK:
                 webhooks.append(_webhook_job(delivery, subscriptions, now))
             else:
@@ -306,7 +312,7 @@ def _prepare(
 
 
 def _mail_job(
-    delivery: AnyRow, session: AnyRow | None, settings: Settings, now: datetime
+    delivery: DueDelivery, session: SessionInvite | None, settings: Settings, now: datetime
 ) -> _MailJob:
     if session is None:
         raise SendFailure("the session no longer exists", permanent=True)
@@ -340,7 +346,7 @@ def _mail_job(
     return _MailJob(delivery, message, name=f"{delivery.event_uuid}-{role}")
 
 
-def _subscription_id(delivery: AnyRow) -> uuid.UUID | None:
+def _subscription_id(delivery: DueDelivery) -> uuid.UUID | None:
     try:
         return uuid.UUID(delivery.destination)
     except ValueError:
@@ -348,7 +354,7 @@ def _subscription_id(delivery: AnyRow) -> uuid.UUID | None:
 
 
 def _webhook_job(
-    delivery: AnyRow, subscriptions: dict[uuid.UUID, AnyRow], now: datetime
+    delivery: DueDelivery, subscriptions: dict[uuid.UUID, WebhookTarget], now: datetime
 ) -> _WebhookJob:
     subscription_id = _subscription_id(delivery)
     subscription = None if subscription_id is None else subscriptions.get(subscription_id)
@@ -440,35 +446,27 @@ async def _settle(
 ) -> RelayReport:
     """Record each attempt: delivered, failed for good, or pending again after a backoff."""
     give_up_after = timedelta(seconds=settings.delivery_give_up_after_seconds)
-    rows: list[dict[str, Any]] = []
+    settled: list[DeliveryOutcome] = []
     gone: dict[str, str] = {}
     delivered = retrying = failed = 0
     for outcome in outcomes:
         delivery, failure = outcome.delivery, outcome.failure
         attempts = delivery.attempts + 1
-        row = {
-            "b_id": delivery.id,
-            "b_attempts": attempts,
-            "b_state": "failed",
-            "b_next_attempt_at": now,
-            "b_last_error": None if failure is None else failure.reason[:2000],
-            "b_delivered_at": None,
-        }
         deadline = delivery.created_at + give_up_after
         if failure is None:
-            row.update(b_state="delivered", b_delivered_at=now)
+            settled.append(DeliveryOutcome(delivery.id, attempts, "delivered", now, None, now))
             delivered += 1
-        elif failure.permanent:
+            continue
+        state, next_attempt_at, error = "failed", now, failure.reason
+        if failure.permanent:
             failed += 1
             if isinstance(failure, WebhookGone):
                 gone[delivery.destination] = failure.reason
         elif attempts >= settings.delivery_max_attempts:
-            row["b_last_error"] = f"gave up after {attempts} attempts; last: {failure.reason}"
+            error = f"gave up after {attempts} attempts; last: {failure.reason}"
             failed += 1
         elif now >= deadline:
-            row["b_last_error"] = (
-                f"gave up after {give_up_after} without success; last: {failure.reason}"
-            )
+            error = f"gave up after {give_up_after} without success; last: {failure.reason}"
             failed += 1
         else:
             delay = retry_delay(
@@ -477,10 +475,12 @@ async def _settle(
                 max_seconds=settings.delivery_retry_max_seconds,
             )
             # The last try lands on the deadline rather than being skipped.
-            row.update(b_state="pending", b_next_attempt_at=min(now + delay, deadline))
+            state, next_attempt_at = "pending", min(now + delay, deadline)
             retrying += 1
-        rows.append(row)
-    await uow.outbox.settle(rows)
+        settled.append(
+            DeliveryOutcome(delivery.id, attempts, state, next_attempt_at, error[:2000], None)
+        )
+    await uow.outbox.settle(settled)
     for subscription_id, reason in gone.items():
         disabled = f"{reason} on {now.isoformat()}; re-enable with PATCH active=true"
         await uow.webhooks.change(

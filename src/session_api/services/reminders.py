@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from session_api.db.repositories.events import event
+from session_api.db.repositories.events import NewEvent
 from session_api.db.repositories.reminders import DueReminder
 from session_api.domain.events import EventType
 from session_api.domain.reminders import reminder_window
@@ -58,8 +57,8 @@ async def claim_reminders(
     return ReminderReport(sent=sent, skipped=skipped)
 
 
-def _reminder_event(due: DueReminder, now: datetime) -> dict[str, Any]:
-    return event(
+def _reminder_event(due: DueReminder, now: datetime) -> NewEvent:
+    return NewEvent(
         EventType.SESSION_REMINDER_DUE,
         session_id=due.session_id,
         coachee_id=due.coachee_id,

@@ -112,7 +112,7 @@ async def reschedule(
     session_id: uuid.UUID,
     command: Move,
     *,
-    if_match: str | None,
+    expected_versions: frozenset[int] | None,
 ) -> NumberedSession:
     """Move a session; it leaves its old month and enters the new one in one step."""
     by_coachee = principal.role is Role.COACHEE
@@ -121,7 +121,7 @@ async def reschedule(
     )
     now = ctx.now()
     async with ctx.writing() as uow:
-        current = await sessions.locked_for_change(uow, principal, session_id, if_match)
+        current = await sessions.locked_for_change(uow, principal, session_id, expected_versions)
         facts = current.booking
         wanted = booking.placement(
             facts, command.starts_at, command.duration_minutes or current.minutes
@@ -193,12 +193,12 @@ async def cancel(
     session_id: uuid.UUID,
     *,
     message: str,
-    if_match: str | None,
+    expected_versions: frozenset[int] | None,
 ) -> NumberedSession:
     """Cancel a session; a coachee's cancel within the late-cancel window keeps counting."""
     now = ctx.now()
     async with ctx.writing() as uow:
-        current = await sessions.locked_for_change(uow, principal, session_id, if_match)
+        current = await sessions.locked_for_change(uow, principal, session_id, expected_versions)
         status = booking.cancel_status(current, now=now, by_coachee=principal.role is Role.COACHEE)
         await uow.sessions.change_where_version(
             session_id,
@@ -249,12 +249,12 @@ async def confirm(
     session_id: uuid.UUID,
     *,
     message: str | None,
-    if_match: str | None,
+    expected_versions: frozenset[int] | None,
 ) -> NumberedSession:
     """A coach (or admin) confirms a requested session: it becomes scheduled."""
     now = ctx.now()
     async with ctx.writing() as uow:
-        current = await sessions.locked_for_change(uow, principal, session_id, if_match)
+        current = await sessions.locked_for_change(uow, principal, session_id, expected_versions)
         if principal.role is Role.COACHEE:
             raise Forbidden("Only the coach or an admin may confirm a requested session.")
         ledger = await load_ledger(
@@ -280,12 +280,12 @@ async def mark(
     *,
     action: SessionAction,
     message: str | None,
-    if_match: str | None,
+    expected_versions: frozenset[int] | None,
 ) -> NumberedSession:
     """Mark a session that has started as completed or as a no-show (coach or admin)."""
     now = ctx.now()
     async with ctx.writing() as uow:
-        current = await sessions.locked_for_change(uow, principal, session_id, if_match)
+        current = await sessions.locked_for_change(uow, principal, session_id, expected_versions)
         if principal.role is Role.COACHEE:
             raise Forbidden("Only the coach or an admin may mark how a session went.")
         quota.ensure_can(action, current.status)

@@ -1,4 +1,4 @@
-"""Reading sessions and guarding their changes: visibility, ETags, If-Match, read-back."""
+"""Reading sessions and guarding their changes: visibility, expected versions, read-back."""
 
 from __future__ import annotations
 
@@ -12,11 +12,6 @@ from session_api.errors import PreconditionFailed
 from session_api.services import access
 from session_api.services.access import not_found
 from session_api.services.context import Context
-
-
-def etag(version: int) -> str:
-    """The ETag of a session version."""
-    return f'"v{version}"'
 
 
 async def get_session(ctx: Context, principal: Principal, session_id: uuid.UUID) -> NumberedSession:
@@ -54,23 +49,24 @@ async def visible_numbered(
 
 
 async def locked_for_change(
-    uow: UnitOfWork, principal: Principal, session_id: uuid.UUID, if_match: str | None
+    uow: UnitOfWork,
+    principal: Principal,
+    session_id: uuid.UUID,
+    expected_versions: frozenset[int] | None,
 ) -> SessionFacts:
+    """The session, locked, if the caller may see it and it is at a version they expect.
+
+    `expected_versions` None accepts any version (the caller set no precondition).
+    """
     current = await uow.sessions.lock_for_change(session_id)
     if current is None or not access.may_see(
         principal, current.booking.coachee_id, current.coachee_coach_id
     ):
         raise not_found("session", session_id)
-    if if_match is not None and not _matches(if_match, current.version):
+    if expected_versions is not None and current.version not in expected_versions:
         raise PreconditionFailed(
             f"The session changed since you read it (it is now at version {current.version}); "
             "read it again and retry.",
-            current_etag=etag(current.version),
+            current_version=current.version,
         )
     return current
-
-
-def _matches(if_match: str, version: int) -> bool:
-    wanted = etag(version)
-    tags = [tag.strip().removeprefix("W/") for tag in if_match.split(",")]
-    return "*" in tags or wanted in tags

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Header, Response, status
 from fastapi.responses import JSONResponse
 
+from session_api.api import etags
 from session_api.api.created import created, locate
 from session_api.api.deps import ContextDep, PrincipalDep
 from session_api.api.problems import problems
@@ -43,7 +44,7 @@ _ETAG_HEADER = {"ETag": {"description": "The session's version.", "schema": {"ty
 
 
 def _answer(row: NumberedSession, response: Response) -> SessionRead:
-    response.headers["ETag"] = sessions.etag(row.version)
+    response.headers["ETag"] = etags.etag(row.version)
     return SessionRead.from_row(row)
 
 
@@ -204,7 +205,7 @@ async def reschedule_session(
             override_availability=body.override_availability,
             message=body.message,
         ),
-        if_match=if_match,
+        expected_versions=etags.if_match_versions(if_match),
     )
     return _answer(row, response)
 
@@ -230,7 +231,7 @@ async def cancel_session(
         principal,
         access.parse_id("session", session_id),
         message=body.message,
-        if_match=if_match,
+        expected_versions=etags.if_match_versions(if_match),
     )
     return _answer(row, response)
 
@@ -255,7 +256,7 @@ async def confirm_session(
         principal,
         access.parse_id("session", session_id),
         message=body.message,
-        if_match=if_match,
+        expected_versions=etags.if_match_versions(if_match),
     )
     return _answer(row, response)
 
@@ -301,6 +302,6 @@ async def _mark(
         access.parse_id("session", session_id),
         action=action,
         message=(body or SessionMark()).message,
-        if_match=if_match,
+        expected_versions=etags.if_match_versions(if_match),
     )
     return _answer(row, response)

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Sequence
-from typing import Any, TypeAlias
+from dataclasses import fields
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from sqlalchemy import ColumnElement, Row, Table, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 # A result row of any width (SQLAlchemy 2.1 types rows by their columns).
 AnyRow: TypeAlias = Row[*tuple[Any, ...]]
+Typed = TypeVar("Typed", bound="DataclassInstance")
+
+
+def typed(kind: type[Typed], row: AnyRow) -> Typed:
+    """A row as a frozen dataclass: the columns it names, any others left out."""
+    return kind(**{field.name: row._mapping[field.name] for field in fields(kind)})
 
 
 class Repository:

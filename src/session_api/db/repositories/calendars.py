@@ -4,14 +4,38 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select
 
 from session_api.db.models import coachees, coaches, sessions
-from session_api.db.repositories.base import AnyRow, Repository
+from session_api.db.repositories.base import Repository, typed
 from session_api.db.repositories.sessions import OPEN, numbered_sessions
+
+
+@dataclass(frozen=True)
+class SessionInvite:
+    """A session, numbered, with both people's names, addresses and time zones."""
+
+    id: uuid.UUID
+    coachee_id: uuid.UUID
+    coachee_coach_id: uuid.UUID
+    sequence: int
+    status: str
+    starts_at: datetime
+    ends_at: datetime
+    session_number: int | None
+    sessions_per_month: int
+    note: str | None
+    updated_at: datetime
+    coach_name: str
+    coach_email: str
+    coach_timezone: str
+    coachee_name: str
+    coachee_email: str
+    coachee_timezone: str
 
 
 def _invite_rows() -> Select[*tuple[Any, ...]]:
@@ -33,16 +57,16 @@ class CalendarRepository(Repository):
 
     table = sessions
 
-    async def invites(self, session_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, AnyRow]:
+    async def invites(self, session_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, SessionInvite]:
         """Sessions by id, numbered, with coach and coachee details."""
         if not session_ids:
             return {}
         query = _invite_rows().where(sessions.c.id.in_(session_ids))
-        return {row.id: row for row in await self._connection.execute(query)}
+        return {row.id: typed(SessionInvite, row) for row in await self._connection.execute(query)}
 
     async def coach_upcoming(
         self, coach_id: uuid.UUID, *, now: datetime, limit: int
-    ) -> Sequence[AnyRow]:
+    ) -> list[SessionInvite]:
         """A coach's requested and scheduled sessions that have not ended, by start."""
         query = (
             _invite_rows()
@@ -54,4 +78,4 @@ class CalendarRepository(Repository):
             .order_by(sessions.c.starts_at, sessions.c.id)
             .limit(limit)
         )
-        return (await self._connection.execute(query)).all()
+        return [typed(SessionInvite, row) for row in await self._connection.execute(query)]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -12,32 +14,25 @@ from session_api.db.models import events
 from session_api.db.repositories.base import Repository
 
 
+@dataclass(frozen=True)
+class NewEvent:
+    """One event to append to the outbox; its public event id is drawn when it is written."""
+
+    type: str
+    coachee_id: uuid.UUID
+    occurred_at: datetime
+    data: dict[str, Any]
+    session_id: uuid.UUID | None = None
+
+
 class EventRepository(Repository):
     """Queries of the events table."""
 
     table = events
 
-    async def record_many(self, rows: list[dict[str, Any]]) -> None:
-        """Append events (type, session_id, coachee_id, occurred_at, data) in one statement."""
+    async def record_many(self, rows: Sequence[NewEvent]) -> None:
+        """Append events in one statement."""
         if rows:
             await self._connection.execute(
-                insert(events), [{"event_id": uuid.uuid4(), **row} for row in rows]
+                insert(events), [{"event_id": uuid.uuid4(), **asdict(row)} for row in rows]
             )
-
-
-def event(
-    type_: str,
-    *,
-    coachee_id: uuid.UUID,
-    occurred_at: datetime,
-    data: dict[str, Any],
-    session_id: uuid.UUID | None = None,
-) -> dict[str, Any]:
-    """One outbox row."""
-    return {
-        "type": type_,
-        "session_id": session_id,
-        "coachee_id": coachee_id,
-        "occurred_at": occurred_at,
-        "data": data,
-    }

@@ -2,17 +2,90 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
 
 from session_api.db.models import deliveries, events, sessions
-from session_api.db.repositories.base import AnyRow, Repository
+from session_api.db.repositories.base import Repository, typed
 
 # Any constant will do: it names the lock that hands out feed positions one relay at a time.
 FEED_LOCK_KEY = 0x5E55_1011_FEED
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """An event as written: its public id, type, whom it concerns, when, and its data."""
+
+    event_id: uuid.UUID
+    type: str
+    session_id: uuid.UUID | None
+    coachee_id: uuid.UUID
+    occurred_at: datetime
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ClaimedEvent(StoredEvent):
+    """An event claimed for fan-out, with its session's coach (None for month events)."""
+
+    id: int
+    coach_id: uuid.UUID | None
+
+
+@dataclass(frozen=True)
+class PublishedEvent(StoredEvent):
+    """An event in the feed, at its feed position."""
+
+    feed_position: int
+
+
+@dataclass(frozen=True)
+class NewDelivery:
+    """One delivery to create: pending, not yet attempted, due at `next_attempt_at`."""
+
+    event_id: int
+    channel: str
+    destination: str
+    next_attempt_at: datetime
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class DueDelivery:
+    """A leased delivery with its event; `attempts` counts those before this lease."""
+
+    id: int
+    channel: str
+    destination: str
+    attempts: int
+    created_at: datetime
+    event_uuid: uuid.UUID
+    type: str
+    session_id: uuid.UUID | None
+    coachee_id: uuid.UUID
+    occurred_at: datetime
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    """The result of one attempt: the delivery's new state.
+
+    `attempts` is the count the lease left (this attempt included); a result for an older
+    lease does not land.
+    """
+
+    id: int
+    attempts: int
+    state: str
+    next_attempt_at: datetime
+    last_error: str | None
+    delivered_at: datetime | None
 
 
 class OutboxRepository(Repository):
@@ -20,7 +93,7 @@ class OutboxRepository(Repository):
 
     table = events
 
-    async def claim_undispatched(self, limit: int) -> Sequence[AnyRow]:
+    async def claim_undispatched(self, limit: int) -> list[ClaimedEvent]:
         """The oldest events not yet fanned out, locked; other relays skip them.
 
         Each row carries the session's coach (null for month events): the fan-out needs it.
@@ -42,12 +115,12 @@ class OutboxRepository(Repository):
             .limit(limit)
             .with_for_update(of=events, skip_locked=True)
         )
-        return (await self._connection.execute(query)).all()
+        return [typed(ClaimedEvent, row) for row in await self._connection.execute(query)]
 
-    async def add_deliveries(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Insert deliveries (event_id, channel, destination, next_attempt_at, created_at)."""
+    async def add_deliveries(self, rows: Sequence[NewDelivery]) -> None:
+        """Insert pending deliveries in one statement."""
         if rows:
-            await self._connection.execute(insert(deliveries), list(rows))
+            await self._connection.execute(insert(deliveries), [asdict(row) for row in rows])
 
     async def publish(self, event_ids: Sequence[int], now: datetime) -> None:
         """Mark events dispatched and give them the next feed positions, in this order.
@@ -75,7 +148,7 @@ class OutboxRepository(Repository):
             [{"b_id": id_, "b_position": last + n} for n, id_ in enumerate(event_ids, start=1)],
         )
 
-    async def feed(self, *, after: int, limit: int) -> Sequence[AnyRow]:
+    async def feed(self, *, after: int, limit: int) -> list[PublishedEvent]:
         """Published events after a feed position, in feed order."""
         query = (
             select(events)
@@ -83,11 +156,11 @@ class OutboxRepository(Repository):
             .order_by(events.c.feed_position)
             .limit(limit)
         )
-        return (await self._connection.execute(query)).all()
+        return [typed(PublishedEvent, row) for row in await self._connection.execute(query)]
 
     async def claim_due(
         self, *, now: datetime, limit: int, lease_until: datetime
-    ) -> Sequence[AnyRow]:
+    ) -> list[DueDelivery]:
         """Lease the deliveries that are due: counted as an attempt and hidden until the lease ends.
 
         Rows carry their event. The lease (not a held transaction) keeps other relays away
@@ -95,7 +168,11 @@ class OutboxRepository(Repository):
         """
         query = (
             select(
-                *deliveries.c,
+                deliveries.c.id,
+                deliveries.c.channel,
+                deliveries.c.destination,
+                deliveries.c.attempts,
+                deliveries.c.created_at,
                 events.c.event_id.label("event_uuid"),
                 events.c.type,
                 events.c.session_id,
@@ -109,7 +186,7 @@ class OutboxRepository(Repository):
             .limit(limit)
             .with_for_update(of=deliveries, skip_locked=True)
         )
-        rows = (await self._connection.execute(query)).all()
+        rows = [DueDelivery(**row._mapping) for row in await self._connection.execute(query)]
         if rows:
             await self._connection.execute(
                 update(deliveries)
@@ -122,8 +199,8 @@ class OutboxRepository(Repository):
             )
         return rows
 
-    async def settle(self, outcomes: Sequence[dict[str, Any]]) -> None:
-        """Record attempts' results: `b_id`, `b_attempts` (as claimed) and the new values.
+    async def settle(self, outcomes: Sequence[DeliveryOutcome]) -> None:
+        """Record attempts' results.
 
         A result only lands while the delivery is still pending at the attempt that was
         claimed: a relay whose lease ran out cannot overwrite a later relay's result.
@@ -144,7 +221,9 @@ class OutboxRepository(Repository):
                 delivered_at=bindparam("b_delivered_at"),
             )
         )
-        await self._connection.execute(query, list(outcomes))
+        await self._connection.execute(
+            query, [{f"b_{name}": value for name, value in asdict(o).items()} for o in outcomes]
+        )
 
     async def fail_pending_webhooks(self, subscription_id: str, reason: str) -> None:
         """Give up every pending delivery to one webhook subscription."""

@@ -80,6 +80,19 @@ class RecordedChange:
     override_availability: bool
 
 
+@dataclass(frozen=True)
+class SessionAhead:
+    """A coachee's requested or scheduled session that has not ended, with its coach."""
+
+    id: uuid.UUID
+    coachee_id: uuid.UUID
+    coach_id: uuid.UUID
+    starts_at: datetime
+    ends_at: datetime
+    month: str
+    status: SessionStatus
+
+
 class NewSessionRow(TypedDict):
     """The columns of a session being inserted."""
 
@@ -399,10 +412,18 @@ class SessionRepository(Repository):
         }
         return [_open_session(row) for row in await self._connection.execute(_OPEN_BETWEEN, values)]
 
-    async def open_ahead_of(self, coachee_id: uuid.UUID, now: datetime) -> Sequence[AnyRow]:
+    async def open_ahead_of(self, coachee_id: uuid.UUID, now: datetime) -> list[SessionAhead]:
         """A coachee's requested and scheduled sessions that have not ended, by start."""
         query = (
-            select(sessions)
+            select(
+                sessions.c.id,
+                sessions.c.coachee_id,
+                sessions.c.coach_id,
+                sessions.c.starts_at,
+                sessions.c.ends_at,
+                sessions.c.month,
+                sessions.c.status,
+            )
             .where(
                 sessions.c.coachee_id == coachee_id,
                 sessions.c.status.in_(OPEN),
@@ -410,7 +431,10 @@ class SessionRepository(Repository):
             )
             .order_by(sessions.c.starts_at)
         )
-        return (await self._connection.execute(query)).all()
+        return [
+            SessionAhead(**{**row._mapping, "status": SessionStatus(row.status)})
+            for row in await self._connection.execute(query)
+        ]
 
     async def move_to_coach(
         self, session_ids: Sequence[uuid.UUID], coach_id: uuid.UUID, now: datetime

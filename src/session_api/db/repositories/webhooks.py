@@ -4,12 +4,28 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, null, select, update
 
 from session_api.db.models import deliveries, events, webhook_subscriptions
-from session_api.db.repositories.base import AnyRow, Repository
+from session_api.db.repositories.base import AnyRow, Repository, typed
+
+
+@dataclass(frozen=True)
+class WebhookTarget:
+    """What the relay reads of a subscription to decide and sign what it is sent."""
+
+    id: uuid.UUID
+    url: str
+    secret: str
+    previous_secret: str | None
+    previous_secret_expires_at: datetime | None
+    event_types: list[str] | None
+    active: bool
+    disabled_reason: str | None
+    created_at: datetime
 
 
 class WebhookRepository(Repository):
@@ -17,21 +33,21 @@ class WebhookRepository(Repository):
 
     table = webhook_subscriptions
 
-    async def active(self) -> Sequence[AnyRow]:
+    async def active(self) -> list[WebhookTarget]:
         """The subscriptions that receive new events."""
         query = (
             select(webhook_subscriptions)
             .where(webhook_subscriptions.c.active.is_(True))
             .order_by(webhook_subscriptions.c.id)
         )
-        return (await self._connection.execute(query)).all()
+        return [typed(WebhookTarget, row) for row in await self._connection.execute(query)]
 
-    async def by_ids(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, AnyRow]:
+    async def by_ids(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, WebhookTarget]:
         """Subscriptions by id (missing ones were deleted)."""
         if not ids:
             return {}
         query = select(webhook_subscriptions).where(webhook_subscriptions.c.id.in_(ids))
-        return {row.id: row for row in await self._connection.execute(query)}
+        return {row.id: typed(WebhookTarget, row) for row in await self._connection.execute(query)}
 
     async def rotate_secret(
         self, id_: uuid.UUID, secret: str, *, previous_expires_at: datetime | None, now: datetime
