@@ -33,6 +33,9 @@ _SECRETS = (
 _QUIET = ("httpx", "httpcore")
 
 
+# Built once: `json.dumps(..., default=str)` builds an encoder for every line.
+_ENCODE = json.JSONEncoder(default=str).encode
+
 # Every secret above contains one of these; most lines contain none and skip the patterns.
 _MARKERS = ("@", "earer", "eyJ", "key=", "whsec_")
 
@@ -65,7 +68,7 @@ class JsonFormatter(logging.Formatter):
             line[name] = fields[name]
         if record.exc_info:
             line["exception"] = redact(self.formatException(record.exc_info))
-        return json.dumps(line, default=str)
+        return _ENCODE(line)
 
 
 def logging_config(level: str = "INFO") -> dict[str, Any]:

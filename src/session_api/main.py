@@ -7,13 +7,13 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from starlette.middleware.cors import CORSMiddleware
 
 from session_api.api import metrics
-from session_api.api.deps import refuse_unknown_query
+from session_api.api.deps import QueryCheckedRoute
 from session_api.api.docs import install_offline_docs
 from session_api.api.guard import RequestGuardMiddleware
 from session_api.api.idempotency import IdempotencyMiddleware, with_idempotency_key
@@ -76,11 +76,12 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
-        dependencies=[Depends(refuse_unknown_query)],
         docs_url=None,
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
     )
+    # Routes added to the app itself (the offline docs) refuse unknown query parameters too.
+    app.router.route_class = QueryCheckedRoute
     app.state.settings = settings
     app.state.token_verifier = TokenVerifier(settings)
     install_problem_handlers(app)

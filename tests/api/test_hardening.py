@@ -15,9 +15,12 @@ import httpx
 import jwt
 import pytest
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from session_api.api.deps import QueryCheckedRoute
+from session_api.api.metrics import every_route
 from session_api.config import Settings
 from session_api.db.models import idempotency_records
 from session_api.logs import redact
@@ -267,6 +270,19 @@ async def test_an_unknown_query_parameter_is_named(client: httpx.AsyncClient) ->
     assert "'cursr'" in body["detail"]
     assert body["errors"][0]["loc"] == ["query", "cursr"]
     assert (await client.get("/healthz", params={"verbose": "1"})).status_code == 422
+
+
+async def test_every_route_refuses_unknown_query_parameters(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    # The check wraps each route's handler, so a router built without it would let typos pass.
+    routes = [route for route in every_route(app.router.routes) if isinstance(route, APIRoute)]
+    assert routes
+    assert all(isinstance(route, QueryCheckedRoute) for route in routes)
+    response = await client.get("/docs", params={"x": "1"})
+    assert response.status_code == 422
+    response = await client.get("/v1/programs", params={"limit": "1"}, headers=auth())
+    assert response.status_code == 200
 
 
 # 4. Metrics ----------------------------------------------------------------------------------

@@ -12,7 +12,9 @@ from prometheus_client.exposition import generate_latest
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-router = APIRouter(tags=["ops"])
+from session_api.api.deps import QueryCheckedRoute
+
+router = APIRouter(tags=["ops"], route_class=QueryCheckedRoute)
 
 # Made-up methods share one label, so they cannot blow up the label space either.
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})

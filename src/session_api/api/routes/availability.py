@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from session_api.api.deps import ContextDep, PrincipalDep
+from session_api.api.deps import ContextDep, PrincipalDep, QueryCheckedRoute
 from session_api.api.problems import problems
 from session_api.api.schemas.availability import (
     AvailabilityBody,
@@ -21,7 +21,7 @@ from session_api.domain.availability import availability_to_json
 from session_api.domain.booking import MAX_SESSION_MINUTES, MIN_SESSION_MINUTES
 from session_api.services import access, availability
 
-router = APIRouter(prefix="/v1/coaches", tags=["availability"])
+router = APIRouter(prefix="/v1/coaches", tags=["availability"], route_class=QueryCheckedRoute)
 
 DST_POLICY = """\
 **Daylight-saving changes.** Windows keep their wall-clock times on change days. A window

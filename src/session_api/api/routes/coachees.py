@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from session_api.api.created import created, locate
-from session_api.api.deps import ContextDep, PrincipalDep
+from session_api.api.deps import ContextDep, PrincipalDep, QueryCheckedRoute
 from session_api.api.paging import BY_ID, Cursor, Limit, page_by_id
 from session_api.api.problems import problems
 from session_api.api.schemas.common import ItemList, Page
@@ -15,7 +15,7 @@ from session_api.api.schemas.people import CoacheeCreate, CoacheeRead, CoacheeUp
 from session_api.api.schemas.sessions import DefaultSlotRead, MonthUsageRead
 from session_api.services import access, allowance, catalog
 
-router = APIRouter(prefix="/v1/coachees", tags=["coachees"])
+router = APIRouter(prefix="/v1/coachees", tags=["coachees"], route_class=QueryCheckedRoute)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses={**problems(403), **created()})

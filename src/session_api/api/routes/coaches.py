@@ -5,14 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 
 from session_api.api.created import created, locate
-from session_api.api.deps import ContextDep, PrincipalDep
+from session_api.api.deps import ContextDep, PrincipalDep, QueryCheckedRoute
 from session_api.api.paging import BY_ID, Cursor, Limit, page_by_id
 from session_api.api.problems import problems
 from session_api.api.schemas.common import Page
 from session_api.api.schemas.people import CoachCreate, CoachRead, CoachUpdate
 from session_api.services import access, catalog
 
-router = APIRouter(prefix="/v1/coaches", tags=["coaches"])
+router = APIRouter(prefix="/v1/coaches", tags=["coaches"], route_class=QueryCheckedRoute)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses={**problems(403), **created()})

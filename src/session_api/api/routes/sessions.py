@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from session_api.api import etags
 from session_api.api.created import created, locate
-from session_api.api.deps import ContextDep, PrincipalDep
+from session_api.api.deps import ContextDep, PrincipalDep, QueryCheckedRoute
 from session_api.api.problems import problems
 from session_api.api.schemas.common import ItemList
 from session_api.api.schemas.sessions import (
@@ -31,7 +31,7 @@ from session_api.domain.quota import SessionStatus
 from session_api.services import access, batch, scheduling, sessions
 from session_api.services.context import Context
 
-router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
+router = APIRouter(prefix="/v1/sessions", tags=["sessions"], route_class=QueryCheckedRoute)
 
 IfMatch = Annotated[
     str | None,

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from session_api.api.deps import ContextDep, PrincipalDep
+from session_api.api.deps import ContextDep, PrincipalDep, QueryCheckedRoute
 from session_api.api.paging import BY_NAME, BY_START, Cursor, Limit
 from session_api.api.problems import problems
 from session_api.api.schemas.common import Instant, ItemList, Page
@@ -19,7 +19,7 @@ from session_api.api.schemas.views import (
 from session_api.errors import ValidationProblem
 from session_api.services import access, views
 
-router = APIRouter(tags=["views"])
+router = APIRouter(tags=["views"], route_class=QueryCheckedRoute)
 
 View = Annotated[
     Literal["all-future", "unmarked"],
