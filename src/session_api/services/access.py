@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Protocol, TypeVar
 
 from session_api.auth import Principal, Role
 from session_api.db.repositories.base import AnyRow
@@ -43,7 +44,19 @@ async def visible_coachee(
     )
 
 
-def coachee_in_sight(principal: Principal, coachee_id: uuid.UUID, coachee: AnyRow | None) -> AnyRow:
+class _OfCoach(Protocol):
+    """What the visibility check reads of a coachee row, typed or not."""
+
+    @property
+    def coach_id(self) -> uuid.UUID: ...
+
+
+CoacheeRow = TypeVar("CoacheeRow", bound=_OfCoach | AnyRow)
+
+
+def coachee_in_sight(
+    principal: Principal, coachee_id: uuid.UUID, coachee: CoacheeRow | None
+) -> CoacheeRow:
     """The coachee row (read with anything else) if the caller may see it, else 404."""
     if coachee is None or not may_see(principal, coachee_id, coachee.coach_id):
         raise not_found("coachee", coachee_id)

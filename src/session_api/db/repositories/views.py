@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from typing import Any, Literal
 
@@ -13,7 +13,6 @@ from sqlalchemy import (
     BindParameter,
     ColumnElement,
     Integer,
-    Select,
     and_,
     bindparam,
     func,
@@ -22,8 +21,9 @@ from sqlalchemy import (
 )
 
 from session_api.db.models import coachees, programs, sessions
+from session_api.db.precompiled import ReadStatement
 from session_api.db.repositories.base import AnyRow, Repository
-from session_api.db.repositories.sessions import OPEN, numbered_sessions
+from session_api.db.repositories.sessions import OPEN, NumberedSession, numbered_sessions
 from session_api.domain.quota import SessionStatus
 
 # The sessions a coachee has ahead, looked at from a query over coachees; served by the
@@ -49,17 +49,38 @@ class FutureSessions:
 
 
 @dataclass(frozen=True)
+class CoacheeMonthRow:
+    """A coachee with their program's rules, and one (month, status) count of their sessions."""
+
+    id: uuid.UUID
+    name: str
+    email: str
+    timezone: str
+    program_id: uuid.UUID
+    coach_id: uuid.UUID
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    sessions_per_month: int
+    program_starts_on: date | None
+    program_ends_on: date | None
+    month: str | None
+    session_status: str | None
+    sessions: int
+
+
+@dataclass(frozen=True)
 class CoacheeMonths:
     """A coachee with their program's rules and session counts by month and status."""
 
-    coachee: AnyRow
+    coachee: CoacheeMonthRow
     counts: dict[str, dict[str, int]]
 
 
 # A coachee, their program and their sessions' counts by (month, status) within a month range,
 # in one statement: the months and default-slot reads are one round trip. A coachee without
 # sessions in the range is one row with a null month.
-_COACHEE_MONTHS = (
+_COACHEE_MONTHS = ReadStatement(
     select(
         *coachees.c,
         programs.c.sessions_per_month,
@@ -81,7 +102,8 @@ _COACHEE_MONTHS = (
     )
     .where(coachees.c.id == bindparam("coachee_id"))
     # By primary key: the other columns depend on it (and JSON ones have no equality).
-    .group_by(coachees.c.id, programs.c.id, sessions.c.month, sessions.c.status)
+    .group_by(coachees.c.id, programs.c.id, sessions.c.month, sessions.c.status),
+    CoacheeMonthRow,
 )
 
 
@@ -100,7 +122,7 @@ def _value(name: str, column: ColumnElement[Any]) -> BindParameter[Any]:
 
 # The hot views are built once per shape of their filters; a request only binds values.
 @cache
-def _next_sessions_query(for_one_coachee: bool) -> Select[*tuple[Any, ...]]:
+def _next_sessions_query(for_one_coachee: bool) -> ReadStatement[NumberedSession]:
     # One index probe per coachee (a portable stand-in for LATERAL ... LIMIT 1): the cost
     # follows the number of coachees, not the number of sessions they have ahead.
     earliest = (
@@ -118,10 +140,11 @@ def _next_sessions_query(for_one_coachee: bool) -> Select[*tuple[Any, ...]]:
     if for_one_coachee:
         firsts = firsts.where(coachees.c.id == _value("coachee_id", coachees.c.id))
     first_sessions = firsts.subquery("first_sessions")
-    return (
+    return ReadStatement(
         numbered_sessions()
         .join(first_sessions, first_sessions.c.session_id == sessions.c.id)
-        .order_by(sessions.c.starts_at, sessions.c.id)
+        .order_by(sessions.c.starts_at, sessions.c.id),
+        NumberedSession,
     )
 
 
@@ -129,7 +152,7 @@ _PageView = Literal["future", "unmarked"]
 
 
 @cache
-def _session_page_query(view: _PageView, filters: frozenset[str]) -> Select[*tuple[Any, ...]]:
+def _session_page_query(view: _PageView, filters: frozenset[str]) -> ReadStatement[NumberedSession]:
     if view == "future":
         query = numbered_sessions().where(
             sessions.c.status.in_(bindparam("statuses", expanding=True)),
@@ -155,7 +178,9 @@ def _session_page_query(view: _PageView, filters: frozenset[str]) -> Select[*tup
             _value("after_starts_at", sessions.c.starts_at), _value("after_id", sessions.c.id)
         ),
     }
-    return query.where(*(conditions[name] for name in sorted(filters)))
+    return ReadStatement(
+        query.where(*(conditions[name] for name in sorted(filters))), NumberedSession
+    )
 
 
 class ViewRepository(Repository):
@@ -165,37 +190,36 @@ class ViewRepository(Repository):
 
     async def next_sessions(
         self, *, coach_id: uuid.UUID, now: datetime, coachee_id: uuid.UUID | None = None
-    ) -> Sequence[AnyRow]:
+    ) -> list[NumberedSession]:
         """Each active coachee's earliest open session after `now`, numbered, by start."""
         values: dict[str, Any] = {"coach_id": coach_id, "now": now}
         if coachee_id is not None:
             values["coachee_id"] = coachee_id
-        query = _next_sessions_query(coachee_id is not None)
-        return (await self._connection.execute(query, values)).all()
+        return await _next_sessions_query(coachee_id is not None).all(self._connection, values)
 
     async def coachee_months(
         self, coachee_id: uuid.UUID, *, first_month: str, last_month: str
     ) -> CoacheeMonths | None:
         """A coachee with their program, and session counts of each month in the range."""
         values = {"coachee_id": coachee_id, "first_month": first_month, "last_month": last_month}
-        rows = (await self._connection.execute(_COACHEE_MONTHS, values)).all()
+        rows = await _COACHEE_MONTHS.all(self._connection, values)
         if not rows:
             return None
         counts: dict[str, dict[str, int]] = {}
         for row in rows:
-            if row.month is not None:
+            if row.month is not None and row.session_status is not None:
                 counts.setdefault(row.month, {})[row.session_status] = row.sessions
         return CoacheeMonths(coachee=rows[0], counts=counts)
 
     async def future_sessions(
         self, where: FutureSessions, *, after: tuple[datetime, uuid.UUID] | None, limit: int
-    ) -> Sequence[AnyRow]:
+    ) -> list[NumberedSession]:
         """Up to `limit + 1` numbered sessions by (starts_at, id) after a position."""
         return await self._session_page("future", where, after=after, limit=limit)
 
     async def unmarked_sessions(
         self, where: FutureSessions, *, after: tuple[datetime, uuid.UUID] | None, limit: int
-    ) -> Sequence[AnyRow]:
+    ) -> list[NumberedSession]:
         """Up to `limit + 1` scheduled sessions that ended by `now`, oldest first."""
         return await self._session_page("unmarked", where, after=after, limit=limit)
 
@@ -206,7 +230,7 @@ class ViewRepository(Repository):
         *,
         after: tuple[datetime, uuid.UUID] | None,
         limit: int,
-    ) -> Sequence[AnyRow]:
+    ) -> list[NumberedSession]:
         narrowing = {
             "coach_id": where.coach_id,
             "coachee_id": where.coachee_id,
@@ -225,7 +249,7 @@ class ViewRepository(Repository):
         if view == "future":
             values["statuses"] = list(where.statuses)
         query = _session_page_query(view, frozenset(filters))
-        return (await self._connection.execute(query, values)).all()
+        return await query.all(self._connection, values)
 
     async def unscheduled_coachees(
         self,
