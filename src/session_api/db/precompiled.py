@@ -14,16 +14,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-if TYPE_CHECKING:
-    from _typeshed import DataclassInstance
-
-Typed = TypeVar("Typed", bound="DataclassInstance")
+Typed = TypeVar("Typed")
 _Processor = Callable[[Any], Any]
 _EXPANDING = re.compile(r" (NOT )?IN \(__\[POSTCOMPILE_(\w+)\]\)")
 
@@ -83,21 +80,29 @@ def _each(process: _Processor) -> _Processor:
 
 
 class ReadStatement(Generic[Typed]):
-    """A SELECT defined once, read into `kind` rows (a frozen dataclass naming its columns)."""
+    """A SELECT defined once, read into `kind` rows: a frozen dataclass or a named tuple whose
+    fields name columns of the statement."""
 
     def __init__(self, statement: Select[Any], kind: type[Typed]) -> None:
         self.statement = statement
         self.kind = kind
         columns = list(statement.selected_columns.keys())
-        order = [columns.index(field.name) for field in fields(kind)]
-        # Rows in the dataclass's own order are built positionally, the cheapest way.
+        names: tuple[str, ...] = getattr(kind, "_fields", None) or tuple(
+            field.name
+            for field in fields(kind)  # type: ignore[arg-type]
+        )
+        order = [columns.index(name) for name in names]
+        # Rows in the kind's own column order are built positionally, the cheapest way.
         self._order: list[int] | None = None if order == list(range(len(columns))) else order
+        self._make: Callable[[Sequence[Any]], Typed] = getattr(
+            kind, "_make", lambda row: kind(*row)
+        )
         self._compiled: dict[int, _Compiled] = {}
 
     def _typed(self, row: Sequence[Any]) -> Typed:
         if self._order is None:
-            return self.kind(*row)
-        return self.kind(*[row[index] for index in self._order])
+            return self._make(row)
+        return self._make([row[index] for index in self._order])
 
     async def all(self, connection: AsyncConnection, values: Mapping[str, Any]) -> list[Typed]:
         """Every row the statement answers for these parameter values."""

@@ -1,0 +1,65 @@
+"""Bodies written straight to JSON say exactly what their response model would."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from session_api.api.bodies import json_answer
+from session_api.api.schemas.common import Page
+from session_api.api.schemas.views import CoacheeSessionRead, coachee_session_fields
+from session_api.db.repositories.sessions import NumberedSession
+
+STARTS = datetime(2026, 12, 3, 9, 30, tzinfo=UTC)
+
+
+def _session(**changes: Any) -> NumberedSession:
+    return NumberedSession(
+        id=uuid.uuid4(),
+        coachee_id=uuid.uuid4(),
+        coach_id=uuid.uuid4(),
+        starts_at=STARTS,
+        ends_at=STARTS + timedelta(minutes=45),
+        month="2026-12",
+        status="scheduled",
+        created_by="coach:1",
+        note="Bring the plan",
+        cancelled_by=None,
+        cancelled_at=None,
+        cancel_message=None,
+        version=3,
+        sequence=1,
+        created_at=STARTS - timedelta(days=3, microseconds=7),
+        updated_at=STARTS - timedelta(days=1),
+        session_number=2,
+        sessions_per_month=2,
+        coachee_name="Maia Ödegaard",
+        coachee_coach_id=uuid.uuid4(),
+    )._replace(**changes)
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        _session(),
+        _session(
+            status="cancelled",
+            session_number=None,
+            note=None,
+            cancelled_by="coachee:2",
+            cancelled_at=STARTS - timedelta(hours=2),
+            cancel_message='Ill, "sorry"',
+        ),
+    ],
+)
+def test_a_page_written_once_is_the_models_json(row: NumberedSession) -> None:
+    answer = json_answer({"items": [coachee_session_fields(row)], "next_cursor": "abc"})
+    model = Page[CoacheeSessionRead](items=[CoacheeSessionRead.from_row(row)], next_cursor="abc")
+
+    assert answer.media_type == "application/json"
+    assert bytes(answer.body) == model.model_dump_json().encode()
+    assert json.loads(bytes(answer.body)) == model.model_dump(mode="json")
