@@ -10,9 +10,11 @@ from typing import Any
 import pytest
 
 from session_api.api.bodies import json_answer
-from session_api.api.schemas.common import Page
+from session_api.api.schemas.common import ItemList, Page
+from session_api.api.schemas.sessions import MonthUsageRead, month_usage_fields
 from session_api.api.schemas.views import CoacheeSessionRead, coachee_session_fields
 from session_api.db.repositories.sessions import NumberedSession
+from session_api.domain.quota import MonthUsage
 
 STARTS = datetime(2026, 12, 3, 9, 30, tzinfo=UTC)
 
@@ -63,3 +65,18 @@ def test_a_page_written_once_is_the_models_json(row: NumberedSession) -> None:
     assert answer.media_type == "application/json"
     assert bytes(answer.body) == model.model_dump_json().encode()
     assert json.loads(bytes(answer.body)) == model.model_dump(mode="json")
+
+
+def test_months_written_once_are_the_models_json() -> None:
+    usages = [
+        MonthUsage("2026-12", 2, {"scheduled": 1, "late_cancelled": 1, "cancelled": 3}),
+        MonthUsage("2027-01", 1, {}),
+        MonthUsage("2027-02", 1, {"completed": 2}),  # over full after the limit was lowered
+    ]
+    answer = json_answer({"items": [month_usage_fields(usage) for usage in usages]})
+    model = ItemList[MonthUsageRead](
+        items=[MonthUsageRead.model_validate(month_usage_fields(usage)) for usage in usages]
+    )
+
+    assert bytes(answer.body) == model.model_dump_json().encode()
+    assert [item["remaining"] for item in json.loads(bytes(answer.body))["items"]] == [0, 1, 0]

@@ -126,7 +126,10 @@ class ReadStatement(Generic[Typed]):
         events = sync.dispatch
         if events.before_cursor_execute:
             events.before_cursor_execute(sync, None, compiled.sql, arguments, None, False)
-        driver = (await connection.get_raw_connection()).driver_connection
+        # A checked-out, valid connection hands its driver over without I/O (and without
+        # the greenlet hop of `get_raw_connection()`, which is for reconnecting).
+        pooled = sync.connection if not sync.invalidated else await connection.get_raw_connection()
+        driver = pooled.driver_connection
         assert driver is not None
         records = await driver.fetch(compiled.sql, *arguments)
         if events.after_cursor_execute:
