@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -108,10 +109,16 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = build_engine(settings.database_url, pool_size=settings.database_pool_size)
         app.state.context = Context(engine=engine, clock=clock)
+        # Everything built so far (imports, the app) lives as long as the process; frozen, the
+        # collector stops walking it. Under wrk a full collection ran about once a second and
+        # took 70 ms, stalling every request in flight; frozen it takes 3 ms (session by id:
+        # p99 110-160 ms down to 80-100 on the shared machine, 10% more requests/s).
+        gc.freeze()
         try:
             yield
         finally:
             await engine.dispose()
+            gc.unfreeze()  # an app built and dropped again (tests) leaves nothing behind
 
     app = FastAPI(
         title="Session API",
