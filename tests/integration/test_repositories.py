@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from session_api.db.models import deliveries, events, sessions
@@ -454,3 +455,21 @@ async def test_hot_reads_answer_the_same_rows_outside_and_inside_a_transaction(
     assert months.counts == {
         "2026-11": {"scheduled": 1, "requested": 1, "cancelled": 1, "completed": 1}
     }
+
+
+async def test_a_hot_read_on_a_dropped_connection_fails_as_sqlalchemy_reports_it(
+    ctx: Context,
+) -> None:
+    # The problem handlers answer 503 for an invalidated connection; the precompiled path
+    # must not turn a lost connection into a bare driver error (a 500).
+    if ctx.engine.dialect.name != "postgresql":
+        pytest.skip("a PostgreSQL backend is what gets dropped")
+    async with ctx.reading() as uow:
+        raw = await uow.connection.get_raw_connection()
+        assert raw.driver_connection is not None
+        pid = raw.driver_connection.get_server_pid()
+        async with ctx.engine.connect() as other:
+            await other.execute(select(func.pg_terminate_backend(pid)))
+        with pytest.raises(DBAPIError) as failure:
+            await uow.sessions.numbered(uuid.uuid4())
+    assert failure.value.connection_invalidated

@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, Generic, TypeVar
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Select
 from sqlalchemy.engine import Dialect
@@ -97,7 +98,8 @@ class ReadStatement(Generic[Typed]):
         self._make: Callable[[Sequence[Any]], Typed] = getattr(
             kind, "_make", lambda row: kind(*row)
         )
-        self._compiled: dict[int, _Compiled] = {}
+        # By dialect: the text depends on it, and an engine's dialect goes with the engine.
+        self._compiled: WeakKeyDictionary[Dialect, _Compiled] = WeakKeyDictionary()
 
     def _typed(self, row: Sequence[Any]) -> Typed:
         if self._order is None:
@@ -112,11 +114,10 @@ class ReadStatement(Generic[Typed]):
             connection.dialect.name != "postgresql"
             or sync.get_execution_options().get("isolation_level") != "AUTOCOMMIT"
         ):
-            result = await connection.execute(self.statement, dict(values))
-            return [self._typed(row) for row in result]
-        compiled = self._compiled.get(id(connection.dialect))
+            return await self._through_sqlalchemy(connection, values)
+        compiled = self._compiled.get(connection.dialect)
         if compiled is None:
-            compiled = self._compiled[id(connection.dialect)] = _compile(
+            compiled = self._compiled[connection.dialect] = _compile(
                 self.statement, connection.dialect
             )
         arguments = [
@@ -131,7 +132,13 @@ class ReadStatement(Generic[Typed]):
         pooled = sync.connection if not sync.invalidated else await connection.get_raw_connection()
         driver = pooled.driver_connection
         assert driver is not None
-        records = await driver.fetch(compiled.sql, *arguments)
+        try:
+            records = await driver.fetch(compiled.sql, *arguments)
+        except Exception:
+            # SQLAlchemy knows what a driver error means (a lost connection is invalidated
+            # and answers 503, bad data 422): the read runs again through it, and answers or
+            # fails as any other statement would.
+            return await self._through_sqlalchemy(connection, values)
         if events.after_cursor_execute:
             events.after_cursor_execute(sync, None, compiled.sql, arguments, None, False)
         if not compiled.results:
@@ -143,6 +150,12 @@ class ReadStatement(Generic[Typed]):
                 row[index] = process(row[index])
             rows.append(self._typed(row))
         return rows
+
+    async def _through_sqlalchemy(
+        self, connection: AsyncConnection, values: Mapping[str, Any]
+    ) -> list[Typed]:
+        result = await connection.execute(self.statement, dict(values))
+        return [self._typed(row) for row in result]
 
     async def one_or_none(
         self, connection: AsyncConnection, values: Mapping[str, Any]
