@@ -11,7 +11,12 @@ import pytest
 
 from session_api.api.bodies import json_answer
 from session_api.api.schemas.common import ItemList, Page
-from session_api.api.schemas.sessions import MonthUsageRead, month_usage_fields
+from session_api.api.schemas.sessions import (
+    MonthUsageRead,
+    SessionRead,
+    month_usage_fields,
+    session_fields,
+)
 from session_api.api.schemas.views import CoacheeSessionRead, coachee_session_fields
 from session_api.db.repositories.sessions import NumberedSession
 from session_api.domain.quota import MonthUsage
@@ -80,3 +85,11 @@ def test_months_written_once_are_the_models_json() -> None:
 
     assert bytes(answer.body) == model.model_dump_json().encode()
     assert [item["remaining"] for item in json.loads(bytes(answer.body))["items"]] == [0, 1, 0]
+
+
+def test_a_session_written_once_is_the_models_json() -> None:
+    row = _session(note=None)
+
+    answer = json_answer(session_fields(row))
+
+    assert bytes(answer.body) == SessionRead.from_row(row).model_dump_json().encode()
