@@ -328,8 +328,9 @@ def with_idempotency_key(schema: dict[str, Any]) -> dict[str, Any]:
         "description": "Retry-safe writes: the same key and body replay the first answer "
         "(`Idempotent-Replayed: true`); while the first request runs, 409 "
         "`idempotency_key_in_use`; the same key with another body is 422 "
-        "`idempotency_key_reused`. Kept 24 hours; members named `secret` are replayed "
-        "as `redacted`.",
+        "`idempotency_key_reused`. The answer is stored with the change, in one transaction: "
+        "answers of 500 and above are not kept and change nothing, so retry them with the "
+        "same key. Kept 24 hours; members named `secret` are replayed as `redacted`.",
         "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
     }
     for path_item in schema.get("paths", {}).values():
