@@ -205,8 +205,13 @@ async def _commit_with_answer(change: UnitOfWork, actor: str, key: str, answer: 
     try:
         await _store(change, actor, key, answer)
         await change.commit()
-    except _DATABASE_ERRORS:
-        log.warning("could not commit the change and its answer for Idempotency-Key %r", key)
+    except _DATABASE_ERRORS as error:
+        # The class only: a driver's message can quote the statement's parameters.
+        log.warning(
+            "could not commit the change and its answer for Idempotency-Key %r: %s",
+            key,
+            type(error).__name__,
+        )
         return False
     return True
 
