@@ -167,6 +167,17 @@ async def test_a_unit_of_work_after_a_held_commit_sees_it_committed(ctx: Context
     assert await _stored_names(ctx) == ["First"]
 
 
+async def test_a_read_inside_the_writer_after_its_commit_sees_the_change(ctx: Context) -> None:
+    async with deferred_commit() as deferred:
+        async with ctx.writing() as uow:
+            await uow.programs.add({"name": "Read back", "sessions_per_month": 2})
+            await uow.commit()
+            assert await _stored_names(ctx) == ["Read back"]
+        assert deferred.take() is None
+
+    assert await _stored_names(ctx) == ["Read back"]
+
+
 async def test_a_task_started_inside_the_scope_commits_for_itself(ctx: Context) -> None:
     async with deferred_commit() as deferred:
         await asyncio.create_task(_add_program(ctx, "Own task", commit=True))

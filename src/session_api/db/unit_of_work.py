@@ -133,7 +133,8 @@ class UnitOfWork:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        if not self._held:
+        # A held unit is ended by its scope, which may have done so already (a flush).
+        if not self._held and self._connection is not None:
             await self._end()
 
     async def _end(self) -> None:
