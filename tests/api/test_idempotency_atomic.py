@@ -128,7 +128,9 @@ async def test_the_change_and_its_answer_become_visible_together(
 
 
 @pytest.fixture
-async def unraising_client(app: FastAPI, client: httpx.AsyncClient) -> AsyncIterator[Any]:
+async def unraising_client(
+    app: FastAPI, client: httpx.AsyncClient
+) -> AsyncIterator[httpx.AsyncClient]:
     """A client that receives the 500 answer of an unexpected error instead of the error."""
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
