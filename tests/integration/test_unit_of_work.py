@@ -11,6 +11,7 @@ import pytest
 from fastapi import FastAPI
 
 from session_api.db.engine import build_engine
+from session_api.db.repositories.programs import NewProgram
 from session_api.errors import ServiceUnavailable
 from session_api.services.context import Context
 from tests.support import statement_sent
@@ -29,7 +30,7 @@ class Boom(Exception):
 
 async def _add_program(ctx: Context, name: str, *, commit: bool) -> uuid.UUID:
     async with ctx.writing() as uow:
-        program = await uow.programs.add({"name": name, "sessions_per_month": 2})
+        program = await uow.programs.add(NewProgram(name=name, sessions_per_month=2))
         if commit:
             await uow.commit()
     program_id: uuid.UUID = program.id
@@ -58,7 +59,7 @@ async def test_it_commits_when_told(ctx: Context) -> None:
 
 async def _fail_midway(ctx: Context, name: str, *, commit: bool) -> None:
     async with ctx.writing() as uow:
-        await uow.programs.add({"name": name, "sessions_per_month": 2})
+        await uow.programs.add(NewProgram(name=name, sessions_per_month=2))
         if commit:
             await uow.commit()
         raise Boom
@@ -80,7 +81,7 @@ async def test_an_error_after_the_commit_keeps_what_was_committed(ctx: Context) 
 
 async def test_uncommitted_writes_are_seen_inside_and_nowhere_else(ctx: Context) -> None:
     async with ctx.writing() as uow:
-        program = await uow.programs.add({"name": "Pending", "sessions_per_month": 2})
+        program = await uow.programs.add(NewProgram(name="Pending", sessions_per_month=2))
         inside = await uow.programs.get(program.id)
         outside = await _stored_names(ctx)
 
@@ -96,12 +97,12 @@ async def test_writers_take_turns_on_sqlite_and_run_side_by_side_on_postgresql(
 
     async def second_writer() -> None:
         async with ctx.writing() as uow:
-            await uow.programs.add({"name": "Second", "sessions_per_month": 2})
+            await uow.programs.add(NewProgram(name="Second", sessions_per_month=2))
             await uow.commit()
         order.append("second committed")
 
     async with ctx.writing() as first:
-        await first.programs.add({"name": "First", "sessions_per_month": 2})
+        await first.programs.add(NewProgram(name="First", sessions_per_month=2))
         if sqlite:
             with statement_sent(ctx.engine, "BEGIN IMMEDIATE") as asked_for_the_lock:
                 second = asyncio.ensure_future(second_writer())

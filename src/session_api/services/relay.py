@@ -40,7 +40,7 @@ from session_api.db.repositories.outbox import (
     DueDelivery,
     NewDelivery,
 )
-from session_api.db.repositories.webhooks import WebhookTarget
+from session_api.db.repositories.webhooks import WebhookChanges, WebhookTarget
 from session_api.db.unit_of_work import UnitOfWork
 from session_api.domain.events import EventType
 from session_api.domain.reminders import still_applies
@@ -485,7 +485,7 @@ async def _settle(
         disabled = f"{reason} on {now.isoformat()}; re-enable with PATCH active=true"
         await uow.webhooks.change(
             uuid.UUID(subscription_id),
-            {"active": False, "disabled_reason": disabled, "updated_at": now},
+            WebhookChanges(active=False, disabled_reason=disabled, updated_at=now),
         )
         await uow.outbox.fail_pending_webhooks(
             subscription_id, f"the webhook subscription was disabled: {reason}"
