@@ -345,7 +345,7 @@ async def test_a_claimed_delivery_is_leased_and_counted(ctx: Context) -> None:
             await uow.connection.execute(select(deliveries).where(deliveries.c.id == due[0].id))
         ).one()
 
-    assert [(row.type, row.attempts) for row in due] == [("coachee.month_full", 0)]
+    assert [(row.event.type, row.attempts) for row in due] == [("coachee.month_full", 0)]
     assert while_leased == []
     assert (stored.attempts, stored.next_attempt_at, stored.state) == (1, lease_until, "pending")
 

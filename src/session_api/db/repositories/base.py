@@ -38,10 +38,13 @@ def _field_names(kind: type[DataclassInstance]) -> tuple[str, ...]:
     return tuple(field.name for field in fields(kind))
 
 
-def typed(kind: type[Typed], row: AnyRow) -> Typed:
-    """A row as a frozen dataclass: the columns it names, any others left out."""
+def typed(kind: type[Typed], row: AnyRow, **given: object) -> Typed:
+    """A row as a frozen dataclass: the columns it names (any others left out), and the
+    fields `given` apart (a part composed of the same row, say)."""
     mapping = row._mapping
-    return kind(**{name: mapping[name] for name in _field_names(kind)})
+    return kind(
+        **{name: mapping[name] for name in _field_names(kind) if name not in given}, **given
+    )
 
 
 def changed_values(changes: DataclassInstance) -> dict[str, object]:
