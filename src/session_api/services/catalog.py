@@ -8,7 +8,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from session_api.auth import Principal, Role
-from session_api.db.repositories.base import UNSET, Unset, changed_values, patched
+from session_api.db.repositories.base import UNSET, NewValue, changed_values, patched
 from session_api.db.repositories.coachees import CoacheeChanges, NewCoachee, StoredCoachee
 from session_api.db.repositories.coaches import CoachChanges, NewCoach, StoredCoach
 from session_api.db.repositories.programs import NewProgram, ProgramChanges, StoredProgram
@@ -213,7 +213,7 @@ async def _hand_over_sessions(
 
 
 async def _ensure_references(
-    uow: UnitOfWork, *, program_id: uuid.UUID | Unset, coach_id: uuid.UUID | Unset
+    uow: UnitOfWork, *, program_id: NewValue[uuid.UUID], coach_id: NewValue[uuid.UUID]
 ) -> None:
     if program_id is not UNSET and await uow.programs.get(program_id) is None:
         raise ValidationProblem(f"program_id {program_id} names no program.")

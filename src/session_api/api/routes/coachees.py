@@ -10,7 +10,7 @@ from session_api.api.created import created, locate
 from session_api.api.deps import ContextDep, PrincipalDep, QueryCheckedRoute
 from session_api.api.paging import BY_ID, Cursor, Limit, page_by_id
 from session_api.api.problems import problems
-from session_api.api.schemas.common import ItemList, Page, changes_of
+from session_api.api.schemas.common import ItemList, Page, changes_of, command_of
 from session_api.api.schemas.people import CoacheeCreate, CoacheeRead, CoacheeUpdate
 from session_api.api.schemas.sessions import DefaultSlotRead, MonthUsageRead
 from session_api.db.repositories.coachees import CoacheeChanges, NewCoachee
@@ -24,18 +24,7 @@ async def create_coachee(
     body: CoacheeCreate, ctx: ContextDep, principal: PrincipalDep, response: Response
 ) -> CoacheeRead:
     """Enrol a coachee in a program with a coach (admins)."""
-    coachee = await catalog.create_coachee(
-        ctx,
-        principal,
-        NewCoachee(
-            name=body.name,
-            email=body.email,
-            timezone=body.timezone,
-            program_id=body.program_id,
-            coach_id=body.coach_id,
-            status=body.status,
-        ),
-    )
+    coachee = await catalog.create_coachee(ctx, principal, command_of(body, NewCoachee))
     locate(response, f"/v1/coachees/{coachee.id}")
     return CoacheeRead.model_validate(coachee)
 

@@ -8,7 +8,7 @@ from session_api.api.created import created, locate
 from session_api.api.deps import ContextDep, PrincipalDep, QueryCheckedRoute
 from session_api.api.paging import BY_ID, Cursor, Limit, page_by_id
 from session_api.api.problems import problems
-from session_api.api.schemas.common import Page, changes_of
+from session_api.api.schemas.common import Page, changes_of, command_of
 from session_api.api.schemas.people import CoachCreate, CoachRead, CoachUpdate
 from session_api.db.repositories.coaches import CoachChanges, NewCoach
 from session_api.services import access, catalog
@@ -21,9 +21,7 @@ async def create_coach(
     body: CoachCreate, ctx: ContextDep, principal: PrincipalDep, response: Response
 ) -> CoachRead:
     """Create a coach (admins)."""
-    coach = await catalog.create_coach(
-        ctx, principal, NewCoach(name=body.name, email=body.email, timezone=body.timezone)
-    )
+    coach = await catalog.create_coach(ctx, principal, command_of(body, NewCoach))
     locate(response, f"/v1/coaches/{coach.id}")
     return CoachRead.model_validate(coach)
 

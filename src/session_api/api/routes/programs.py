@@ -8,7 +8,7 @@ from session_api.api.created import created, locate
 from session_api.api.deps import ContextDep, PrincipalDep, QueryCheckedRoute
 from session_api.api.paging import BY_ID, Cursor, Limit, page_by_id
 from session_api.api.problems import problems
-from session_api.api.schemas.common import Page, changes_of
+from session_api.api.schemas.common import Page, changes_of, command_of
 from session_api.api.schemas.programs import ProgramCreate, ProgramRead, ProgramUpdate
 from session_api.db.repositories.programs import NewProgram, ProgramChanges
 from session_api.services import access, catalog
@@ -21,19 +21,7 @@ async def create_program(
     body: ProgramCreate, ctx: ContextDep, principal: PrincipalDep, response: Response
 ) -> ProgramRead:
     """Create a program (admins)."""
-    program = await catalog.create_program(
-        ctx,
-        principal,
-        NewProgram(
-            name=body.name,
-            sessions_per_month=body.sessions_per_month,
-            session_minutes=body.session_minutes,
-            starts_on=body.starts_on,
-            ends_on=body.ends_on,
-            late_cancel_hours=body.late_cancel_hours,
-            reminder_hours=body.reminder_hours,
-        ),
-    )
+    program = await catalog.create_program(ctx, principal, command_of(body, NewProgram))
     locate(response, f"/v1/programs/{program.id}")
     return ProgramRead.model_validate(program)
 

@@ -139,10 +139,15 @@ class OutputModel(BaseModel):
 
 
 ItemT = TypeVar("ItemT")
-Changes = TypeVar("Changes", bound="DataclassInstance")
+Command = TypeVar("Command", bound="DataclassInstance")
 
 
-def changes_of(body: BaseModel, kind: type[Changes], *, nullable: Collection[str] = ()) -> Changes:
+def command_of(body: BaseModel, kind: type[Command]) -> Command:
+    """A create body as a service's typed command, whose fields are the body's."""
+    return kind(**body.model_dump())
+
+
+def changes_of(body: BaseModel, kind: type[Command], *, nullable: Collection[str] = ()) -> Command:
     """A PATCH body as a service's typed changes: the fields it sent, the rest left unset.
 
     Fields that may not be null (all but `nullable`) are optional in the body only so that

@@ -31,6 +31,8 @@ class Unset(Enum):
 
 
 UNSET: Final = Unset.UNSET
+# A field of a change: its new value, or UNSET to keep the current one.
+NewValue: TypeAlias = Value | Unset
 
 
 @cache
@@ -56,7 +58,7 @@ def changed_values(changes: DataclassInstance) -> dict[str, object]:
     }
 
 
-def patched(change: Value | Unset, current: Value) -> Value:
+def patched(change: NewValue[Value], current: Value) -> Value:
     """A field's value after a change: the new one if the change sets it, else the current."""
     return current if isinstance(change, Unset) else change
 

@@ -8,34 +8,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from session_api.db.models import coachees
-from session_api.db.repositories.base import UNSET, TableRepository, Unset
+from session_api.db.repositories.base import UNSET, NewValue, TableRepository
 
 
-@dataclass(frozen=True)
-class StoredCoachee:
-    """A coachee as stored."""
-
-    id: uuid.UUID
-    name: str
-    email: str
-    timezone: str
-    program_id: uuid.UUID
-    coach_id: uuid.UUID
-    status: str
-    created_at: datetime
-    updated_at: datetime
-
-
-@dataclass(frozen=True)
-class CoacheeInProgram(StoredCoachee):
-    """A coachee with what their default slot needs of their program."""
-
-    sessions_per_month: int
-    program_starts_on: date | None
-    program_ends_on: date | None
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class NewCoachee:
     """A coachee to enrol."""
 
@@ -49,14 +25,32 @@ class NewCoachee:
 
 @dataclass(frozen=True)
 class CoacheeChanges:
-    """What a change of a coachee sets; fields left `UNSET` stay as they are."""
+    """A coachee's new details or enrolment; a field left `UNSET` stays as it is."""
 
-    name: str | Unset = UNSET
-    email: str | Unset = UNSET
-    timezone: str | Unset = UNSET
-    program_id: uuid.UUID | Unset = UNSET
-    coach_id: uuid.UUID | Unset = UNSET
-    status: str | Unset = UNSET
+    name: NewValue[str] = UNSET
+    email: NewValue[str] = UNSET
+    timezone: NewValue[str] = UNSET
+    program_id: NewValue[uuid.UUID] = UNSET
+    coach_id: NewValue[uuid.UUID] = UNSET
+    status: NewValue[str] = UNSET
+
+
+@dataclass(frozen=True, kw_only=True)
+class StoredCoachee(NewCoachee):
+    """A coachee as stored."""
+
+    id: uuid.UUID
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class CoacheeInProgram(StoredCoachee):
+    """A coachee with what their default slot needs of their program."""
+
+    sessions_per_month: int
+    program_starts_on: date | None
+    program_ends_on: date | None
 
 
 class CoacheeRepository(TableRepository[StoredCoachee, NewCoachee, CoacheeChanges]):

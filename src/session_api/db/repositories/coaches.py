@@ -9,25 +9,11 @@ from datetime import datetime
 from sqlalchemy import update
 
 from session_api.db.models import coaches
-from session_api.db.repositories.base import UNSET, TableRepository, Unset
+from session_api.db.repositories.base import UNSET, NewValue, TableRepository
 from session_api.domain.availability import Availability, AvailabilityJson, availability_to_json
 
 
-@dataclass(frozen=True)
-class StoredCoach:
-    """A coach as stored, availability in its JSON shape."""
-
-    id: uuid.UUID
-    name: str
-    email: str
-    timezone: str
-    availability: AvailabilityJson
-    calendar_key: str | None
-    created_at: datetime
-    updated_at: datetime
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class NewCoach:
     """A coach to create; availability starts empty."""
 
@@ -38,11 +24,22 @@ class NewCoach:
 
 @dataclass(frozen=True)
 class CoachChanges:
-    """What a change of a coach sets; fields left `UNSET` stay as they are."""
+    """A coach's new name, e-mail or time zone; a field left `UNSET` stays as it is."""
 
-    name: str | Unset = UNSET
-    email: str | Unset = UNSET
-    timezone: str | Unset = UNSET
+    name: NewValue[str] = UNSET
+    email: NewValue[str] = UNSET
+    timezone: NewValue[str] = UNSET
+
+
+@dataclass(frozen=True, kw_only=True)
+class StoredCoach(NewCoach):
+    """A coach as stored, availability in its JSON shape."""
+
+    id: uuid.UUID
+    availability: AvailabilityJson
+    calendar_key: str | None
+    created_at: datetime
+    updated_at: datetime
 
 
 class CoachRepository(TableRepository[StoredCoach, NewCoach, CoachChanges]):

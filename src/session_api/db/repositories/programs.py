@@ -8,26 +8,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from session_api.db.models import programs
-from session_api.db.repositories.base import UNSET, TableRepository, Unset
+from session_api.db.repositories.base import UNSET, NewValue, TableRepository
 
 
-@dataclass(frozen=True)
-class StoredProgram:
-    """A program as stored."""
-
-    id: uuid.UUID
-    name: str
-    sessions_per_month: int
-    session_minutes: int
-    starts_on: date | None
-    ends_on: date | None
-    late_cancel_hours: int
-    reminder_hours: list[int]
-    created_at: datetime
-    updated_at: datetime
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class NewProgram:
     """A program to create."""
 
@@ -42,15 +26,24 @@ class NewProgram:
 
 @dataclass(frozen=True)
 class ProgramChanges:
-    """What a change of a program sets; fields left `UNSET` stay as they are."""
+    """A program's new name, rules or dates; a field left `UNSET` stays as it is."""
 
-    name: str | Unset = UNSET
-    sessions_per_month: int | Unset = UNSET
-    session_minutes: int | Unset = UNSET
-    starts_on: date | Unset | None = UNSET
-    ends_on: date | Unset | None = UNSET
-    late_cancel_hours: int | Unset = UNSET
-    reminder_hours: Sequence[int] | Unset = UNSET
+    name: NewValue[str] = UNSET
+    sessions_per_month: NewValue[int] = UNSET
+    session_minutes: NewValue[int] = UNSET
+    starts_on: NewValue[date | None] = UNSET
+    ends_on: NewValue[date | None] = UNSET
+    late_cancel_hours: NewValue[int] = UNSET
+    reminder_hours: NewValue[Sequence[int]] = UNSET
+
+
+@dataclass(frozen=True, kw_only=True)
+class StoredProgram(NewProgram):
+    """A program as stored."""
+
+    id: uuid.UUID
+    created_at: datetime
+    updated_at: datetime
 
 
 class ProgramRepository(TableRepository[StoredProgram, NewProgram, ProgramChanges]):

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import delete, null, select, update
 
 from session_api.db.models import deliveries, events, webhook_subscriptions
-from session_api.db.repositories.base import UNSET, TableRepository, Unset, typed
+from session_api.db.repositories.base import UNSET, NewValue, TableRepository, typed
 
 
 @dataclass(frozen=True)
@@ -43,13 +43,13 @@ class NewWebhook:
 
 @dataclass(frozen=True)
 class WebhookChanges:
-    """What a change of a subscription sets; fields left `UNSET` stay as they are."""
+    """A subscription's new target, event types or state; a field left `UNSET` stays."""
 
-    url: str | Unset = UNSET
-    event_types: list[str] | Unset | None = UNSET
-    active: bool | Unset = UNSET
-    disabled_reason: str | Unset | None = UNSET
-    updated_at: datetime | Unset = UNSET
+    url: NewValue[str] = UNSET
+    event_types: NewValue[list[str] | None] = UNSET
+    active: NewValue[bool] = UNSET
+    disabled_reason: NewValue[str | None] = UNSET
+    updated_at: NewValue[datetime] = UNSET
 
 
 @dataclass(frozen=True)
