@@ -63,42 +63,22 @@ def signing_secrets(subscription: Subscription, now: datetime) -> list[str]:
     return [subscription.secret, subscription.previous_secret]
 
 
-class PublicEvent(Protocol):
-    """What an event shows of itself on the feed and to webhooks (an outbox `StoredEvent`)."""
-
-    @property
-    def event_id(self) -> uuid.UUID: ...
-    @property
-    def type(self) -> str: ...
-    @property
-    def session_id(self) -> uuid.UUID | None: ...
-    @property
-    def coachee_id(self) -> uuid.UUID | None: ...
-    @property
-    def occurred_at(self) -> datetime: ...
-    @property
-    def data(self) -> Mapping[str, object]: ...
-
-
-@dataclass(frozen=True)
-class _TestEvent:
-    event_id: uuid.UUID
-    type: str
-    session_id: None
-    coachee_id: None
-    occurred_at: datetime
-    data: Mapping[str, object]
-
-
-def event_payload(event: PublicEvent) -> dict[str, object]:
+def event_payload(
+    event_id: uuid.UUID,
+    type_: str,
+    session_id: uuid.UUID | None,
+    coachee_id: uuid.UUID | None,
+    occurred_at: datetime,
+    data: Mapping[str, object],
+) -> dict[str, object]:
     """The event as webhooks and the feed show it; `id` is the stable event id."""
     return {
-        "id": event.event_id,
-        "type": event.type,
-        "session_id": event.session_id,
-        "coachee_id": event.coachee_id,
-        "occurred_at": event.occurred_at,
-        "data": event.data,
+        "id": event_id,
+        "type": type_,
+        "session_id": session_id,
+        "coachee_id": coachee_id,
+        "occurred_at": occurred_at,
+        "data": data,
     }
 
 
@@ -182,8 +162,16 @@ async def send_ping(
     recorded. Every failure is an outcome, not an exception.
     """
     url, ping_id = subscription.url, uuid.uuid4()
-    ping = _TestEvent(ping_id, TEST_EVENT_TYPE, None, None, now, {"webhook_id": subscription.id})
-    body = event_body(event_payload(ping))
+    body = event_body(
+        event_payload(
+            event_id=ping_id,
+            type_=TEST_EVENT_TYPE,
+            session_id=None,
+            coachee_id=None,
+            occurred_at=now,
+            data={"webhook_id": subscription.id},
+        )
+    )
     try:
         # One bound for everything: the DNS check, connecting, sending and the answer.
         async with asyncio.timeout(timeout_seconds), http_client(timeout_seconds) as client:

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from session_api.auth import Principal
 from session_api.db.repositories.base import UNSET
-from session_api.db.repositories.outbox import PublishedEvent
+from session_api.db.repositories.outbox import PublishedEvent, StoredEvent
 from session_api.db.repositories.webhooks import (
     NewWebhook,
     WebhookChanges,
@@ -19,9 +19,21 @@ from session_api.db.repositories.webhooks import (
 from session_api.errors import ValidationProblem
 from session_api.notify.signing import generate_secret
 from session_api.notify.targets import malformed_target_reason, private_host_reason
-from session_api.notify.webhooks import PingOutcome, send_ping
+from session_api.notify.webhooks import PingOutcome, event_payload, send_ping
 from session_api.services import access
 from session_api.services.context import Context
+
+
+def public_event(event: StoredEvent) -> dict[str, object]:
+    """An outbox event as the feed lists it and webhooks receive it: one mapping for both."""
+    return event_payload(
+        event.event_id,
+        event.type,
+        event.session_id,
+        event.coachee_id,
+        event.occurred_at,
+        event.data,
+    )
 
 
 async def events_after(

@@ -51,7 +51,6 @@ from session_api.notify.webhooks import (
     Subscription,
     WebhookGone,
     event_body,
-    event_payload,
     http_client,
     post_event,
     receives,
@@ -59,6 +58,7 @@ from session_api.notify.webhooks import (
 )
 from session_api.services.calendars import invite_session
 from session_api.services.context import Context
+from session_api.services.notifications import public_event
 from session_api.services.reminders import ReminderReport, claim_reminders
 
 log = logging.getLogger("session_api.worker")
@@ -367,7 +367,7 @@ def _webhook_job(
             permanent=True,
         )
     secrets = signing_secrets(subscription, now)
-    body = event_body(event_payload(delivery.event))
+    body = event_body(public_event(delivery.event))
     return _WebhookJob(delivery, subscription.url, secrets, body)
 
 

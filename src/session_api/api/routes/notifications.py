@@ -28,7 +28,6 @@ from session_api.api.schemas.notifications import (
 )
 from session_api.db.repositories.base import UNSET
 from session_api.db.repositories.webhooks import WebhookChanges
-from session_api.notify.webhooks import event_payload
 from session_api.services import access, notifications
 
 router = APIRouter(tags=["notifications"], route_class=QueryCheckedRoute)
@@ -55,7 +54,7 @@ async def list_events(
     """
     position = BY_POSITION.decode(cursor) or 0
     rows = await notifications.events_after(ctx, principal, after=position, limit=limit)
-    items = [EventRead.model_validate(event_payload(row)) for row in rows]
+    items = [EventRead.model_validate(notifications.public_event(row)) for row in rows]
     if rows:
         position = rows[-1].feed_position
     return EventPage(items=items, next_cursor=BY_POSITION.encode(position))
