@@ -7,8 +7,8 @@ import secrets
 import uuid
 
 from session_api.auth import Principal, Role
-from session_api.db.repositories.base import AnyRow
 from session_api.db.repositories.calendars import SessionInvite
+from session_api.db.repositories.coaches import StoredCoach
 from session_api.db.unit_of_work import UnitOfWork
 from session_api.domain.quota import label
 from session_api.errors import Forbidden
@@ -73,14 +73,14 @@ async def new_calendar_key(ctx: Context, principal: Principal, coach_id: uuid.UU
     key = secrets.token_urlsafe(CALENDAR_KEY_BYTES)
     async with ctx.writing() as uow:
         await _coach_of_own_calendar(uow, principal, coach_id)
-        await uow.coaches.change(coach_id, {"calendar_key": key, "updated_at": ctx.now()})
+        await uow.coaches.set_calendar_key(coach_id, key, now=ctx.now())
         await uow.commit()
     return key
 
 
 async def _coach_of_own_calendar(
     uow: UnitOfWork, principal: Principal, coach_id: uuid.UUID
-) -> AnyRow:
+) -> StoredCoach:
     coach = await access.visible_coach(uow, principal, coach_id)
     if principal.role is Role.COACHEE:
         raise Forbidden("Only the coach or an admin may use the coach's calendar.")

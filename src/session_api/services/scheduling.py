@@ -79,16 +79,13 @@ async def book(ctx: Context, principal: Principal, command: NewSession) -> Numbe
         minutes = command.duration_minutes or facts.session_minutes
         wanted = booking.placement(facts, command.starts_at, minutes)
         ledger = await load_ledger(uow, facts, wanted, excluding=None)
-        place = booking.place_new(
-            facts,
-            command.starts_at,
-            minutes,
+        asked = booking.NewBooking(
             status=command.status,
             now=now,
             by_coachee=by_coachee,
             override_availability=command.override_availability,
-            ledger=ledger,
         )
+        place = booking.place_new(facts, command.starts_at, minutes, asked, ledger)
         session_id = uuid.uuid4()
         await record_new(
             uow,

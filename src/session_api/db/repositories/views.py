@@ -22,8 +22,9 @@ from sqlalchemy import (
 )
 
 from session_api.db.models import coachees, programs, sessions
-from session_api.db.repositories.base import AnyRow, Repository
-from session_api.db.repositories.sessions import OPEN, numbered_sessions
+from session_api.db.repositories.base import Repository, typed
+from session_api.db.repositories.coachees import CoacheeInProgram
+from session_api.db.repositories.sessions import OPEN, NumberedSession, numbered_sessions
 from session_api.domain.quota import SessionStatus
 
 # The sessions a coachee has ahead, looked at from a query over coachees; served by the
@@ -52,7 +53,7 @@ class FutureSessions:
 class CoacheeMonths:
     """A coachee with their program's rules and session counts by month and status."""
 
-    coachee: AnyRow
+    coachee: CoacheeInProgram
     counts: dict[str, dict[str, int]]
 
 
@@ -165,13 +166,15 @@ class ViewRepository(Repository):
 
     async def next_sessions(
         self, *, coach_id: uuid.UUID, now: datetime, coachee_id: uuid.UUID | None = None
-    ) -> Sequence[AnyRow]:
+    ) -> list[NumberedSession]:
         """Each active coachee's earliest open session after `now`, numbered, by start."""
         values: dict[str, Any] = {"coach_id": coach_id, "now": now}
         if coachee_id is not None:
             values["coachee_id"] = coachee_id
         query = _next_sessions_query(coachee_id is not None)
-        return (await self._connection.execute(query, values)).all()
+        return [
+            typed(NumberedSession, row) for row in await self._connection.execute(query, values)
+        ]
 
     async def coachee_months(
         self, coachee_id: uuid.UUID, *, first_month: str, last_month: str
@@ -185,17 +188,17 @@ class ViewRepository(Repository):
         for row in rows:
             if row.month is not None:
                 counts.setdefault(row.month, {})[row.session_status] = row.sessions
-        return CoacheeMonths(coachee=rows[0], counts=counts)
+        return CoacheeMonths(coachee=typed(CoacheeInProgram, rows[0]), counts=counts)
 
     async def future_sessions(
         self, where: FutureSessions, *, after: tuple[datetime, uuid.UUID] | None, limit: int
-    ) -> Sequence[AnyRow]:
+    ) -> list[NumberedSession]:
         """Up to `limit + 1` numbered sessions by (starts_at, id) after a position."""
         return await self._session_page("future", where, after=after, limit=limit)
 
     async def unmarked_sessions(
         self, where: FutureSessions, *, after: tuple[datetime, uuid.UUID] | None, limit: int
-    ) -> Sequence[AnyRow]:
+    ) -> list[NumberedSession]:
         """Up to `limit + 1` scheduled sessions that ended by `now`, oldest first."""
         return await self._session_page("unmarked", where, after=after, limit=limit)
 
@@ -206,7 +209,7 @@ class ViewRepository(Repository):
         *,
         after: tuple[datetime, uuid.UUID] | None,
         limit: int,
-    ) -> Sequence[AnyRow]:
+    ) -> list[NumberedSession]:
         narrowing = {
             "coach_id": where.coach_id,
             "coachee_id": where.coachee_id,
@@ -225,7 +228,9 @@ class ViewRepository(Repository):
         if view == "future":
             values["statuses"] = list(where.statuses)
         query = _session_page_query(view, frozenset(filters))
-        return (await self._connection.execute(query, values)).all()
+        return [
+            typed(NumberedSession, row) for row in await self._connection.execute(query, values)
+        ]
 
     async def unscheduled_coachees(
         self,
@@ -235,7 +240,7 @@ class ViewRepository(Repository):
         coachee_id: uuid.UUID | None = None,
         after: tuple[str, uuid.UUID] | None,
         limit: int,
-    ) -> Sequence[AnyRow]:
+    ) -> list[CoacheeInProgram]:
         """Up to `limit + 1` active coachees with no open session after `now`, by (name, id)."""
         nothing_ahead = ~select(_ahead.c.id).where(_open_ahead_of_coachee(now)).exists()
         query = (
@@ -254,4 +259,4 @@ class ViewRepository(Repository):
             query = query.where(coachees.c.id == coachee_id)
         if after is not None:
             query = query.where(tuple_(coachees.c.name, coachees.c.id) > after)
-        return (await self._connection.execute(query)).all()
+        return [typed(CoacheeInProgram, row) for row in await self._connection.execute(query)]
