@@ -19,7 +19,9 @@ A key whose request never answered (its process died) can be taken again after
 
 Secrets are never kept: a JSON member named `secret` or ending in `_secret` is stored as
 `"redacted"`, so a replay of, for example, a webhook creation carries the subscription but not
-its secret (rotate it to get a new one).
+its secret (rotate it to get a new one). An answer that is nothing but a secret (a new calendar
+key) says `Cache-Control: no-store`; it is not kept at all: the key is freed with the change's
+commit, and a retry makes a new secret, which replaces the first.
 """
 
 from __future__ import annotations
@@ -111,7 +113,7 @@ class IdempotencyMiddleware:
                 await self.app(scope, receive, answer.capture)
                 change = deferred.take()
                 if change is not None and answer.replayable:
-                    committed = await _commit_with_answer(change, actor, key, answer)
+                    committed = await _commit_with_answer(change, actor, key, fingerprint, answer)
                 # Leaving the scope rolls back a change that was not committed.
         except BaseException:
             await _release(context, actor, key, fingerprint)
@@ -147,8 +149,16 @@ class _Answer:
 
     @property
     def replayable(self) -> bool:
-        """Whether the answer is kept for retries: every answer below 500."""
+        """Whether the answer reports the request's outcome: every answer below 500."""
         return 0 < self.status < 500
+
+    @property
+    def storable(self) -> bool:
+        """Whether the answer may be kept: not when it says `Cache-Control: no-store`."""
+        return not any(
+            name.lower() == b"cache-control" and b"no-store" in value.lower()
+            for name, value in self.headers
+        )
 
     async def send_to(self, send: Send) -> None:
         await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
@@ -200,10 +210,12 @@ async def _answer_retry(
         await _replay(held, send)
 
 
-async def _commit_with_answer(change: UnitOfWork, actor: str, key: str, answer: _Answer) -> bool:
+async def _commit_with_answer(
+    change: UnitOfWork, actor: str, key: str, fingerprint: str, answer: _Answer
+) -> bool:
     """Store the answer in the transaction of the change it reports and commit both."""
     try:
-        await _store(change, actor, key, answer)
+        await _store(change, actor, key, fingerprint, answer)
         await change.commit()
     except _DATABASE_ERRORS as error:
         # The class only: a driver's message can quote the statement's parameters.
@@ -225,7 +237,7 @@ async def _settle(
         return
     try:
         async with context.writing() as uow:
-            await _store(uow, actor, key, answer)
+            await _store(uow, actor, key, fingerprint, answer)
             await uow.commit()
     except _DATABASE_ERRORS:
         # The key stays taken until ABANDONED_AFTER, so a retry meanwhile is 409 rather than
@@ -233,7 +245,11 @@ async def _settle(
         log.warning("could not keep the answer for Idempotency-Key %r", key)
 
 
-async def _store(uow: UnitOfWork, actor: str, key: str, answer: _Answer) -> None:
+async def _store(uow: UnitOfWork, actor: str, key: str, fingerprint: str, answer: _Answer) -> None:
+    """Keep the answer under the key, or free the key when the answer may not be kept."""
+    if not answer.storable:
+        await uow.idempotency.release(actor, key, fingerprint)
+        return
     await uow.idempotency.answer(
         actor, key, answer.status, _without_secrets(bytes(answer.body)), answer.kept_headers()
     )

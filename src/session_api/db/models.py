@@ -126,8 +126,9 @@ class Coach(Timestamps, Base):
     timezone: Mapped[str] = mapped_column(String(64))
     # A new coach has no windows until their availability is put.
     availability: Mapped[dict[str, Any]] = mapped_column(JSON, default=_no_availability)
-    # The secret in the coach's calendar subscription URL (calendar apps send no tokens).
-    calendar_key: Mapped[str | None] = mapped_column(String(64))
+    # The SHA-256 (hex) of the secret in the coach's calendar subscription URL (calendar apps
+    # send no tokens); the key itself is shown once and never stored.
+    calendar_key_sha256: Mapped[str | None] = mapped_column(String(64))
 
 
 class Coachee(Timestamps, Base):

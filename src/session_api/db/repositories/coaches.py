@@ -37,7 +37,7 @@ class StoredCoach(NewCoach):
 
     id: uuid.UUID
     availability: AvailabilityJson
-    calendar_key: str | None
+    calendar_key_sha256: str | None
     created_at: datetime
     updated_at: datetime
 
@@ -56,8 +56,10 @@ class CoachRepository(TableRepository[StoredCoach, NewCoach, CoachChanges]):
             .values(availability=availability_to_json(availability))
         )
 
-    async def set_calendar_key(self, coach_id: uuid.UUID, key: str, *, now: datetime) -> None:
-        """Replace the secret of a coach's calendar URL."""
+    async def set_calendar_key(self, coach_id: uuid.UUID, sha256: str, *, now: datetime) -> None:
+        """Replace the digest of the secret in a coach's calendar URL."""
         await self._connection.execute(
-            update(coaches).where(coaches.c.id == coach_id).values(calendar_key=key, updated_at=now)
+            update(coaches)
+            .where(coaches.c.id == coach_id)
+            .values(calendar_key_sha256=sha256, updated_at=now)
         )
