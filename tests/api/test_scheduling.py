@@ -418,6 +418,42 @@ async def test_instants_at_the_ends_of_the_calendar_are_refused(
     assert batch.status_code == 422
 
 
+async def test_a_write_answers_with_the_numbers_a_read_gives(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    # The writes number the session inside the statement that writes it; a read numbers it
+    # afterwards. Moving a session past others, or ahead of them, must agree either way.
+    coachee = await always_open_coachee(factory, sessions_per_month=4)
+    later = await booked(client, coachee, "2026-12-20T10:00:00+00:00")
+    earlier = await booked(client, coachee, "2026-12-10T10:00:00+00:00")
+    latest = await booked(client, coachee, "2026-12-28T10:00:00+00:00")
+    assert [later["session_number"], earlier["session_number"], latest["session_number"]] == [
+        1,
+        1,
+        3,
+    ]
+    answers = [
+        await client.post(
+            f"/v1/sessions/{earlier['id']}/reschedule",
+            json={"starts_at": "2026-12-24T10:00:00+00:00"},
+            headers=auth(),
+        ),
+        await client.post(
+            f"/v1/sessions/{latest['id']}/reschedule",
+            json={"starts_at": "2026-12-05T10:00:00+00:00"},
+            headers=auth(),
+        ),
+        await client.post(
+            f"/v1/sessions/{later['id']}/cancel", json={"message": "moved away"}, headers=auth()
+        ),
+    ]
+    for answer in answers:
+        assert answer.status_code == 200, answer.text
+        read = await client.get(f"/v1/sessions/{answer.json()['id']}", headers=auth())
+        assert answer.json() == read.json()
+    assert [answer.json()["session_number"] for answer in answers] == [2, 1, None]
+
+
 @pytest.mark.slow
 async def test_booking_statements_do_not_grow_with_the_data(
     client: httpx.AsyncClient, factory: Factory, engine: AsyncEngine

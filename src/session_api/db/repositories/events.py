@@ -25,6 +25,10 @@ class NewEvent:
     session_id: uuid.UUID | None = None
 
 
+# The columns `event_values` fills.
+EVENT_COLUMNS = ("event_id", "type", "coachee_id", "occurred_at", "data", "session_id")
+
+
 def event_values(row: NewEvent) -> dict[str, Any]:
     """The columns of one outbox row; its public event id is drawn here."""
     # Not `asdict`: it would deep-copy the data on every write.

@@ -10,6 +10,7 @@ from functools import cache
 from typing import Any, Literal, TypedDict
 
 from sqlalchemy import (
+    CompoundSelect,
     FromClause,
     Label,
     Select,
@@ -35,7 +36,12 @@ from session_api.db.models import (
     sessions,
 )
 from session_api.db.repositories.base import AnyRow, Repository, typed
-from session_api.db.repositories.events import NewEvent, event_values
+from session_api.db.repositories.events import (
+    EVENT_COLUMNS,
+    EventRepository,
+    NewEvent,
+    event_values,
+)
 from session_api.domain.availability import availability_from_json
 from session_api.domain.booking import BookingFacts, Ledger, OpenSession, SessionFacts
 from session_api.domain.months import LAST_MONTH
@@ -163,7 +169,7 @@ _peers = sessions.alias("peer")
 
 
 def session_number(of: FromClause) -> Label[Any]:
-    """ "Session N of M" of the rows of `of` (the sessions table, or a write's returned rows).
+    """The N of "Session N of M" for the rows of `of` (the sessions table, or a write's rows).
 
     The rank of a counting session among its coachee's counting sessions of the same month, by
     (starts_at, id). A correlated count served by the (coachee_id, month, starts_at, id) index,
@@ -245,6 +251,9 @@ _LOCK_FOR_CHANGE = (
     .with_for_update(of=[coachees, coaches])
 )
 
+# The conflict check and the usage are a statement of their own, after the lock: on PostgreSQL
+# a locking read that waited for another writer returns the rows it locked as they are now, but
+# reads every other table from the snapshot taken before the wait, missing that writer's session.
 _LOCK_BOOKING = (
     select(*_BOOKING_FACTS)
     .join(programs, programs.c.id == coachees.c.program_id)
@@ -276,7 +285,7 @@ _FIRST_CONFLICT = _OPEN_BETWEEN.limit(1)
 _FIRST_CONFLICT_EXCEPT = _FIRST_CONFLICT.where(sessions.c.id != bindparam("excluding"))
 
 
-def _ledger_of(first_conflict: Select[*tuple[Any, ...]]) -> Any:
+def _ledger_of(first_conflict: Select[*tuple[Any, ...]]) -> CompoundSelect[*tuple[Any, ...]]:
     """The first blocking session and the counts by month and status, in one statement.
 
     A blocking row has no count; a count row has no session. Run after the lock, so both
@@ -360,15 +369,12 @@ def _recorded_write(
         # INSERT … SELECT … UNION ALL, not a multi-row VALUES: SQLAlchemy caches the compiled
         # form of this one, and compiling costs more than the round trip saved.
         rows = [
-            select(*_values_of(events, f"e{n}_", _EVENT_COLUMNS).values())
+            select(*_values_of(events, f"e{n}_", EVENT_COLUMNS).values())
             for n in range(events_written)
         ]
-        outbox = insert(events).from_select(_EVENT_COLUMNS, union_all(*rows))
+        outbox = insert(events).from_select(EVENT_COLUMNS, union_all(*rows))
         ctes.append(outbox.cte("outbox"))
     return select(*written.c, session_number(written)).add_cte(*ctes)
-
-
-_EVENT_COLUMNS = ("event_id", "type", "coachee_id", "occurred_at", "data", "session_id")
 
 
 class SessionRepository(Repository):
@@ -665,8 +671,7 @@ class SessionRepository(Repository):
         self, session_id: uuid.UUID, entry: HistoryRow, outbox: Sequence[NewEvent]
     ) -> WrittenSession:
         await self.add_history(entry)
-        if outbox:
-            await self._connection.execute(insert(events), [event_values(e) for e in outbox])
+        await EventRepository(self._connection).record_many(outbox)
         result = await self._connection.execute(_NUMBERED_BY_ID, {"session_id": session_id})
         return typed(WrittenSession, result.one())
 
