@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -19,14 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from session_api.db.models import deliveries
 
 LOOPBACK = "127.0.0.1"
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind((LOOPBACK, 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 @dataclass
@@ -52,11 +43,25 @@ class ReceivedMail:
         raise AssertionError("no text/calendar attachment")
 
 
+class _PortKeepingController(Controller):
+    """Binds port 0 (the system picks a free port) and keeps the port it got, so a restart
+    listens where the first start did and no process takes it between choosing and binding."""
+
+    async def _bind(self) -> asyncio.AbstractServer:
+        server = await super()._create_server()
+        assert isinstance(server, asyncio.Server)
+        self.port = server.sockets[0].getsockname()[1]
+        return server
+
+    def _create_server(self) -> Awaitable[asyncio.AbstractServer]:
+        return self._bind()
+
+
 class SmtpServer:
-    """An aiosmtpd server on a fixed loopback port that can be stopped and started again."""
+    """An aiosmtpd server on a loopback port that can be stopped and started again on it."""
 
     def __init__(self) -> None:
-        self.port = free_port()
+        self.port = 0
         self.received: list[ReceivedMail] = []
         self._controller: Controller | None = None
 
@@ -69,8 +74,9 @@ class SmtpServer:
 
     def start(self) -> None:
         """Listen (again) on the same port."""
-        self._controller = Controller(self, hostname=LOOPBACK, port=self.port)
+        self._controller = _PortKeepingController(self, hostname=LOOPBACK, port=self.port)
         self._controller.start()
+        self.port = self._controller.port
 
     def stop(self) -> None:
         """Stop listening; connections are refused until `start`."""

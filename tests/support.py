@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -133,3 +133,63 @@ def statement_sent(engine: AsyncEngine, prefix: str) -> Iterator[asyncio.Event]:
         yield sent
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
+# Faults for the idempotency tests: the database itself refuses to store an answer (the UPDATE
+# that gives a key its status), or (PostgreSQL) refuses the COMMIT of a transaction that
+# stored one, with a deferred constraint trigger checked only then.
+_REFUSE_ANSWERS = {
+    "sqlite": (
+        [
+            "CREATE TRIGGER refuse_answers BEFORE UPDATE OF status_code ON idempotency_records "
+            "WHEN NEW.status_code <> 0 BEGIN SELECT RAISE(ABORT, 'answers refused'); END"
+        ],
+        ["DROP TRIGGER refuse_answers"],
+    ),
+    "postgresql": (
+        [
+            "CREATE FUNCTION refuse_answers() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'answers refused'; END $$",
+            "CREATE TRIGGER refuse_answers BEFORE UPDATE ON idempotency_records FOR EACH ROW "
+            "WHEN (NEW.status_code <> 0) EXECUTE FUNCTION refuse_answers()",
+        ],
+        ["DROP TRIGGER refuse_answers ON idempotency_records", "DROP FUNCTION refuse_answers()"],
+    ),
+}
+_REFUSE_COMMITS = (
+    [
+        "CREATE FUNCTION refuse_commits() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'commit refused'; END $$",
+        "CREATE CONSTRAINT TRIGGER refuse_commits AFTER UPDATE ON idempotency_records "
+        "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.status_code <> 0) "
+        "EXECUTE FUNCTION refuse_commits()",
+    ],
+    ["DROP TRIGGER refuse_commits ON idempotency_records", "DROP FUNCTION refuse_commits()"],
+)
+
+
+@asynccontextmanager
+async def _installed(
+    engine: AsyncEngine, fault: tuple[Sequence[str], Sequence[str]]
+) -> AsyncIterator[None]:
+    install, remove = fault
+    async with engine.begin() as connection:
+        for statement in install:
+            await connection.exec_driver_sql(statement)
+    try:
+        yield
+    finally:
+        async with engine.begin() as connection:
+            for statement in remove:
+                await connection.exec_driver_sql(statement)
+
+
+def refusing_answers(engine: AsyncEngine) -> AbstractAsyncContextManager[None]:
+    """While the block runs, the database refuses to store any idempotency answer."""
+    return _installed(engine, _REFUSE_ANSWERS[engine.dialect.name])
+
+
+def refusing_commits(engine: AsyncEngine) -> AbstractAsyncContextManager[None]:
+    """While the block runs, PostgreSQL refuses to commit a stored idempotency answer."""
+    assert engine.dialect.name == "postgresql", "a deferred constraint trigger is PostgreSQL's"
+    return _installed(engine, _REFUSE_COMMITS)

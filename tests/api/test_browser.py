@@ -8,7 +8,7 @@ import re
 import shutil
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -18,7 +18,6 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.notify_support import free_port
 from tests.scheduling_support import always_open_coachee, booked
 from tests.servers import live_server
 from tests.support import Factory, auth, token
@@ -58,53 +57,69 @@ def _chromium() -> str:
     pytest.fail("headless Chromium is needed: apt-get install -y chromium (.ci/run does it)")
 
 
-@dataclass
-class LiveApi:
-    """`session-api serve` on loopback, allowing one browser origin."""
+class PageServer(ThreadingHTTPServer):
+    """Serves `page` on loopback, on a port the system picked when it bound."""
 
-    url: str
-    allowed_origin: str
-    log: list[str]
+    page = b""
 
-
-@pytest.fixture
-def live_api(database_url: str, tmp_path: Path) -> Iterator[LiveApi]:
-    """The real server, with CORS for one loopback origin; its stderr is kept line by line."""
-    allowed = f"http://127.0.0.1:{free_port()}"
-    with live_server(database_url, env={"SESSION_API_CORS_ORIGINS": allowed}) as server:
-        yield LiveApi(url=server.url, allowed_origin=allowed, log=server.log)
+    @property
+    def origin(self) -> str:
+        """The origin a browser sends from this server's page."""
+        return f"http://127.0.0.1:{self.server_address[1]}"
 
 
 class _Page(BaseHTTPRequestHandler):
-    page = b""
+    server: PageServer
 
     def do_GET(self) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(self.page)))
+        self.send_header("Content-Length", str(len(self.server.page)))
         self.end_headers()
-        self.wfile.write(self.page)
+        self.wfile.write(self.server.page)
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet."""
 
 
 @pytest.fixture
-def page_server() -> Iterator[Any]:
-    """Serves one page on a given loopback port: `serve(port, html) -> url`."""
-    servers: list[ThreadingHTTPServer] = []
+def page_server() -> Iterator[Callable[[], PageServer]]:
+    """Starts page servers: `serve()` binds port 0, so no other process can take the port
+    between choosing and binding it."""
+    servers: list[PageServer] = []
 
-    def serve(port: int, page: str) -> str:
-        handler = type("Page", (_Page,), {"page": page.encode()})
-        server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    def serve() -> PageServer:
+        server = PageServer(("127.0.0.1", 0), _Page)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
-        return f"http://127.0.0.1:{port}/"
+        return server
 
     yield serve
     for server in servers:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def allowed_page(page_server: Callable[[], PageServer]) -> PageServer:
+    """The page server whose origin the live API allows."""
+    return page_server()
+
+
+@dataclass
+class LiveApi:
+    """`session-api serve` on loopback, allowing one browser origin."""
+
+    url: str
+    log: list[str]
+
+
+@pytest.fixture
+def live_api(database_url: str, allowed_page: PageServer) -> Iterator[LiveApi]:
+    """The real server, with CORS for one loopback origin; its stderr is kept line by line."""
+    env = {"SESSION_API_CORS_ORIGINS": allowed_page.origin}
+    with live_server(database_url, env=env) as server:
+        yield LiveApi(url=server.url, log=server.log)
 
 
 def _open_in_chromium(url: str, profile: Path) -> dict[str, Any]:
@@ -148,11 +163,11 @@ async def page(
 
 
 async def test_a_page_on_an_allowed_origin_reads_and_changes_a_session(
-    live_api: LiveApi, page_server: Any, page: tuple[str, str], tmp_path: Path
+    live_api: LiveApi, allowed_page: PageServer, page: tuple[str, str], tmp_path: Path
 ) -> None:
-    allowed_port = int(live_api.allowed_origin.rsplit(":", 1)[1])
+    allowed_page.page = page[1].encode()
 
-    allowed = _open_in_chromium(page_server(allowed_port, page[1]), tmp_path / "profile")
+    allowed = _open_in_chromium(f"{allowed_page.origin}/", tmp_path / "profile")
     assert allowed["status"] == 200, allowed
     assert allowed["label"] == "Session 1 of 2"
     assert allowed["etag"] == '"v1"'
@@ -169,9 +184,14 @@ async def test_a_page_on_an_allowed_origin_reads_and_changes_a_session(
 
 
 async def test_a_page_on_another_origin_is_refused_by_the_browser(
-    page_server: Any, page: tuple[str, str], client: httpx.AsyncClient, tmp_path: Path
+    page_server: Callable[[], PageServer],
+    page: tuple[str, str],
+    client: httpx.AsyncClient,
+    tmp_path: Path,
 ) -> None:
-    refused = _open_in_chromium(page_server(free_port(), page[1]), tmp_path / "profile")
+    other = page_server()
+    other.page = page[1].encode()
+    refused = _open_in_chromium(f"{other.origin}/", tmp_path / "profile")
     assert refused == {"refused": "TypeError: Failed to fetch"}
     unchanged = await client.get(f"/v1/sessions/{page[0]}", headers=auth())
     assert unchanged.json()["status"] == "scheduled"

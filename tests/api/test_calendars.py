@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -9,7 +10,10 @@ from typing import Any
 import httpx
 import pytest
 from icalendar import Calendar
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from session_api.db.models import coaches, idempotency_records
 from session_api.notify.ics import uid_for
 from tests.scheduling_support import booked, open_all_week
 from tests.support import Clock, Factory, as_coach, as_coachee, auth
@@ -164,3 +168,38 @@ async def test_calendar_apps_subscribe_with_the_coachs_key(
         f"/v1/coaches/{coach['id']}/calendar-key", headers=as_coach(stranger)
     )
     assert by_stranger.status_code == 404
+
+
+async def test_a_calendar_key_is_stored_only_as_its_digest(
+    client: httpx.AsyncClient, engine: AsyncEngine, maia: dict[str, Any]
+) -> None:
+    coach = maia["coach"]
+    created = await client.post(f"/v1/coaches/{coach['id']}/calendar-key", headers=as_coach(coach))
+    key = created.json()["key"]
+    assert created.headers["cache-control"] == "no-store"
+
+    async with engine.connect() as connection:
+        stored = (await connection.execute(select(coaches))).all()
+    assert key not in repr(stored)
+    assert hashlib.sha256(key.encode()).hexdigest() in repr(stored)
+    assert (await client.get(created.json()["url"])).status_code == 200
+
+
+async def test_a_retried_calendar_key_is_a_new_key_and_never_kept(
+    client: httpx.AsyncClient, engine: AsyncEngine, maia: dict[str, Any]
+) -> None:
+    coach = maia["coach"]
+    path = f"/v1/coaches/{coach['id']}/calendar-key"
+    headers = {**as_coach(coach), "Idempotency-Key": "calendar-key-1"}
+    first = await client.post(path, headers=headers)
+    retried = await client.post(path, headers=headers)
+
+    assert (first.status_code, retried.status_code) == (201, 201)
+    assert "idempotent-replayed" not in retried.headers
+    assert retried.json()["key"] != first.json()["key"]
+    assert (await client.get(first.json()["url"])).status_code == 404
+    assert (await client.get(retried.json()["url"])).status_code == 200
+    async with engine.connect() as connection:
+        kept = (await connection.execute(select(idempotency_records))).all()
+    assert first.json()["key"] not in repr(kept)
+    assert retried.json()["key"] not in repr(kept)

@@ -183,6 +183,31 @@ async def test_patch_program_keeps_rules(client: httpx.AsyncClient, factory: Fac
     assert nulled.status_code == 422
 
 
+async def test_a_patch_changes_what_it_sends_and_null_clears_only_what_may_be_empty(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    program = await factory.program(starts_on="2026-01-01", ends_on="2026-12-31")
+    path = f"/v1/programs/{program['id']}"
+    opened = await client.patch(path, json={"starts_on": None}, headers=auth())
+    assert opened.status_code == 200, opened.text
+    assert (opened.json()["starts_on"], opened.json()["ends_on"]) == (None, "2026-12-31")
+    assert opened.json()["name"] == program["name"]
+    coachee = await factory.coachee(name="Maia")
+    for field in ("name", "timezone", "status", "coach_id"):
+        refused = await client.patch(
+            f"/v1/coachees/{coachee['id']}", json={field: None}, headers=auth()
+        )
+        assert refused.status_code == 422, field
+        assert refused.json()["detail"] == f"{field} cannot be null."
+    renamed = await client.patch(
+        f"/v1/coachees/{coachee['id']}", json={"name": "Maia B."}, headers=auth()
+    )
+    assert renamed.status_code == 200
+    assert {k: v for k, v in renamed.json().items() if k not in ("name", "updated_at")} == {
+        k: v for k, v in coachee.items() if k not in ("name", "updated_at")
+    }
+
+
 async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     assert (await client.get("/readyz")).json() == {"status": "ready"}

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.servers import LiveServer, live_server
-from tests.support import auth
+from tests.support import auth, refusing_answers
 
 BIG = 64 * 1024 * 1024
 CHUNK = 256 * 1024
@@ -59,6 +60,30 @@ async def test_an_immediate_retry_replays_and_creates_nothing_more(
             assert again.json() == first.json()
         listed = await http.get("/v1/programs", headers=auth())
     assert len(listed.json()["items"]) == 5
+
+
+async def test_an_answer_lost_in_one_process_is_retried_once_across_both(
+    server: LiveServer, client: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    headers = {**auth(), "Idempotency-Key": "answer-lost"}
+    body = {"name": "Lost answer", "sessions_per_month": 2}
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+        async with refusing_answers(engine):
+            failed = await http.post("/v1/programs", json=body, headers=headers)
+            during = await http.get("/v1/programs", headers=auth())
+        # Either process may take the retries; each finds the key free and then answered.
+        retries = await asyncio.gather(
+            *(http.post("/v1/programs", json=body, headers=headers) for _ in range(4))
+        )
+        listed = await http.get("/v1/programs", headers=auth())
+    assert failed.status_code == 503, failed.text
+    assert failed.json()["code"] == "service_unavailable"
+    assert during.json()["items"] == []
+    assert [program["name"] for program in listed.json()["items"]] == ["Lost answer"]
+    created = [answer for answer in retries if answer.status_code == 201]
+    assert {answer.json()["id"] for answer in created} == {listed.json()["items"][0]["id"]}
+    assert sum("idempotent-replayed" not in answer.headers for answer in created) == 1
+    assert all(answer.status_code in (201, 409) for answer in retries)
 
 
 def _peak_rss_kib(pid: int) -> int:

@@ -17,7 +17,7 @@ from sqlalchemy import event, insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import Message, Receive, Scope, Send
 
-from session_api.db.models import coachees, coaches, programs
+from session_api.db.models import coachees
 from session_api.services import reports
 from tests.scheduling_support import booked, open_all_week
 from tests.support import Clock, Factory, as_coach, as_coachee, auth, counting_statements
@@ -321,31 +321,11 @@ async def test_a_forged_cursor_position_is_a_validation_error(
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 
 
-async def _many_coachees(engine: AsyncEngine, count: int) -> None:
-    """A program, a coach and `count` coachees, inserted directly."""
-    program_id, coach_id = uuid.uuid4(), uuid.uuid4()
-    stamps = {"created_at": NOW, "updated_at": NOW}
+async def _many_coachees(engine: AsyncEngine, factory: Factory, count: int) -> None:
+    """A program and a coach made through the API, and `count` coachees of theirs in bulk."""
+    program = await factory.program()
+    coach = await factory.coach(timezone="UTC")
     async with engine.begin() as connection:
-        await connection.execute(
-            insert(programs).values(
-                id=program_id,
-                name="Leadership",
-                sessions_per_month=2,
-                session_minutes=60,
-                late_cancel_hours=0,
-                **stamps,
-            )
-        )
-        await connection.execute(
-            insert(coaches).values(
-                id=coach_id,
-                name="Coach",
-                email="coach@example.com",
-                timezone="UTC",
-                availability={"weekly": [], "overrides": []},
-                **stamps,
-            )
-        )
         await connection.execute(
             insert(coachees),
             [
@@ -354,10 +334,11 @@ async def _many_coachees(engine: AsyncEngine, count: int) -> None:
                     "name": f"Coachee {n:03d}",
                     "email": f"c{n}@example.com",
                     "timezone": "UTC",
-                    "program_id": program_id,
-                    "coach_id": coach_id,
+                    "program_id": uuid.UUID(program["id"]),
+                    "coach_id": uuid.UUID(coach["id"]),
                     "status": "active",
-                    **stamps,
+                    "created_at": NOW,
+                    "updated_at": NOW,
                 }
                 for n in range(count)
             ],
@@ -365,9 +346,9 @@ async def _many_coachees(engine: AsyncEngine, count: int) -> None:
 
 
 async def test_each_json_page_is_one_statement(
-    client: httpx.AsyncClient, engine: AsyncEngine
+    client: httpx.AsyncClient, engine: AsyncEngine, factory: Factory
 ) -> None:
-    await _many_coachees(engine, 60)
+    await _many_coachees(engine, factory, 60)
     params: dict[str, Any] = {"from": "2026-01", "to": "2026-12", "limit": 50}
     await client.get(REPORT, params=params, headers=auth())  # warm the pool up
     for _ in range(3):
@@ -380,9 +361,13 @@ async def test_each_json_page_is_one_statement(
 
 
 async def test_the_csv_streams_in_batches_never_the_whole_report_at_once(
-    client: httpx.AsyncClient, app: FastAPI, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    engine: AsyncEngine,
+    factory: Factory,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    await _many_coachees(engine, 3)
+    await _many_coachees(engine, factory, 3)
     monkeypatch.setattr(reports, "STREAM_BATCH_SIZE", 5)
     chunks: list[bytes] = []
     streamed: list[bool] = []

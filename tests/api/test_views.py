@@ -12,7 +12,7 @@ import httpx
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from session_api.db.models import coachees, coaches, programs, sessions
+from session_api.db.models import coachees, sessions
 from session_api.domain.months import month_of
 from tests.support import Clock, Factory, as_coach, as_coachee, auth, counting_statements
 
@@ -391,9 +391,12 @@ async def test_unscheduled_coachees_access_and_paging_errors(
 # Statement counts ---------------------------------------------------------------------------
 
 
-async def _coach_with_coachees(engine: AsyncEngine, program_id: uuid.UUID, count: int) -> str:
-    """A coach with `count` coachees: a third with a session ahead, a third with nothing."""
-    coach_id = uuid.uuid4()
+async def _coach_with_coachees(
+    engine: AsyncEngine, factory: Factory, program_id: uuid.UUID, count: int
+) -> str:
+    """A coach (made through the API) with `count` coachees and their sessions in bulk: a third
+    with a session ahead, a third with nothing."""
+    coach_id = uuid.UUID((await factory.coach(name="Busy Coach"))["id"])
     people = [
         {
             "id": uuid.uuid4(),
@@ -416,40 +419,17 @@ async def _coach_with_coachees(engine: AsyncEngine, program_id: uuid.UUID, count
         ahead = NOW + timedelta(days=1, hours=n)
         rows.append(session_values(person, ahead, "scheduled" if n % 3 == 1 else "cancelled"))
     async with engine.begin() as connection:
-        await connection.execute(
-            insert(coaches).values(
-                id=coach_id,
-                name="Busy Coach",
-                email="busy@example.com",
-                timezone="Europe/Berlin",
-                availability={"weekly": [], "overrides": []},
-                created_at=NOW,
-                updated_at=NOW,
-            )
-        )
         await connection.execute(insert(coachees), people)
         await connection.execute(insert(sessions), rows)
     return str(coach_id)
 
 
 async def test_each_view_runs_the_same_few_statements_for_3_and_300_coachees(
-    client: httpx.AsyncClient, engine: AsyncEngine
+    client: httpx.AsyncClient, engine: AsyncEngine, factory: Factory
 ) -> None:
-    program_id = uuid.uuid4()
-    async with engine.begin() as connection:
-        await connection.execute(
-            insert(programs).values(
-                id=program_id,
-                name="Leadership",
-                sessions_per_month=2,
-                session_minutes=60,
-                late_cancel_hours=0,
-                created_at=NOW,
-                updated_at=NOW,
-            )
-        )
-    small = await _coach_with_coachees(engine, program_id, 3)
-    large = await _coach_with_coachees(engine, program_id, 300)
+    program_id = uuid.UUID((await factory.program())["id"])
+    small = await _coach_with_coachees(engine, factory, program_id, 3)
+    large = await _coach_with_coachees(engine, factory, program_id, 300)
 
     async def statements_of(coach_id: str, path: str, params: dict[str, Any]) -> tuple[int, int]:
         headers = auth("coach", coach_id)

@@ -36,11 +36,15 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from session_api.auth import Principal, Role
 from session_api.db import migrations
+from session_api.db.repositories.coachees import CoacheeChanges, NewCoachee
+from session_api.db.repositories.coaches import NewCoach
+from session_api.db.repositories.programs import NewProgram
 from session_api.db.repositories.sessions import numbered_sessions
+from session_api.domain.availability import availability_from_json
 from session_api.domain.months import month_of
 from session_api.domain.quota import COUNTING_STATUSES, OPEN_STATUSES, SessionStatus
 from session_api.errors import DomainError
-from session_api.services import batch, catalog, scheduling, sessions
+from session_api.services import availability, batch, catalog, scheduling, sessions
 from session_api.services.context import Context
 
 T = TypeVar("T")
@@ -99,21 +103,19 @@ class BookingMachine(RuleBasedStateMachine):
             program = await catalog.create_program(
                 self.ctx,
                 ADMIN,
-                {"name": "P", "sessions_per_month": LIMIT, "late_cancel_hours": 24},
+                NewProgram(name="P", sessions_per_month=LIMIT, late_cancel_hours=24),
             )
             for zone, weekly in (
                 ("Europe/Berlin", [(day, "00:00", "24:00") for day in (*WORKDAYS, "saturday")]),
                 ("America/New_York", [(day, "08:00", "20:00") for day in WORKDAYS]),
             ):
                 coach = await catalog.create_coach(
-                    self.ctx, ADMIN, {"name": "C", "email": "c@example.com", "timezone": zone}
+                    self.ctx, ADMIN, NewCoach(name="C", email="c@example.com", timezone=zone)
                 )
-                async with self.ctx.writing() as uow:
-                    windows = [{"weekday": d, "start": s, "end": e} for d, s, e in weekly]
-                    await uow.coaches.change(
-                        coach.id, {"availability": {"weekly": windows, "overrides": []}}
-                    )
-                    await uow.commit()
+                windows = [{"weekday": d, "start": s, "end": e} for d, s, e in weekly]
+                await availability.put_availability(
+                    self.ctx, ADMIN, coach.id, availability_from_json({"weekly": windows})
+                )
                 self.coaches.append(coach)
             for coach, zone in zip(
                 (self.coaches[0], self.coaches[0], self.coaches[1]), ZONES, strict=False
@@ -122,13 +124,13 @@ class BookingMachine(RuleBasedStateMachine):
                     await catalog.create_coachee(
                         self.ctx,
                         ADMIN,
-                        {
-                            "name": "Maia",
-                            "email": "m@example.com",
-                            "timezone": zone,
-                            "program_id": program.id,
-                            "coach_id": coach.id,
-                        },
+                        NewCoachee(
+                            name="Maia",
+                            email="m@example.com",
+                            timezone=zone,
+                            program_id=program.id,
+                            coach_id=coach.id,
+                        ),
                     )
                 )
 
@@ -337,7 +339,7 @@ class BookingMachine(RuleBasedStateMachine):
     def move_house(self, which: int, zone: str) -> None:
         coachee = self.coachees[which]
         self.coachees[which] = self.run(
-            catalog.update_coachee(self.ctx, ADMIN, coachee.id, {"timezone": zone})
+            catalog.update_coachee(self.ctx, ADMIN, coachee.id, CoacheeChanges(timezone=zone))
         )
 
     @rule(hours=st.integers(1, 24 * 10))

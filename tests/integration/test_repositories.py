@@ -14,10 +14,14 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from session_api.db.models import deliveries, events, sessions
+from session_api.db.repositories.coachees import NewCoachee
+from session_api.db.repositories.coaches import CoachChanges, NewCoach
 from session_api.db.repositories.events import NewEvent
 from session_api.db.repositories.outbox import DeliveryOutcome, NewDelivery
+from session_api.db.repositories.programs import NewProgram
 from session_api.db.repositories.sessions import NumberedSession
 from session_api.db.repositories.views import FutureSessions
+from session_api.db.repositories.webhooks import NewWebhook
 from session_api.db.unit_of_work import UnitOfWork
 from session_api.services.context import Context
 from tests.support import counting_statements
@@ -36,26 +40,21 @@ def ctx(app: FastAPI, client: Any) -> Context:
 async def _people(ctx: Context, *, coaches: int = 1) -> dict[str, Any]:
     """A program, `coaches` coaches and one coachee of the first coach."""
     async with ctx.writing() as uow:
-        program = await uow.programs.add({"name": "Leadership", "sessions_per_month": 2})
+        program = await uow.programs.add(NewProgram(name="Leadership", sessions_per_month=2))
         coach_rows = [
             await uow.coaches.add(
-                {
-                    "name": f"Coach {n}",
-                    "email": f"coach{n}@example.com",
-                    "timezone": "Europe/Berlin",
-                    "availability": {},
-                }
+                NewCoach(name=f"Coach {n}", email=f"coach{n}@example.com", timezone="Europe/Berlin")
             )
             for n in range(coaches)
         ]
         coachee = await uow.coachees.add(
-            {
-                "name": "Maia",
-                "email": "maia@example.com",
-                "timezone": "America/New_York",
-                "program_id": program.id,
-                "coach_id": coach_rows[0].id,
-            }
+            NewCoachee(
+                name="Maia",
+                email="maia@example.com",
+                timezone="America/New_York",
+                program_id=program.id,
+                coach_id=coach_rows[0].id,
+            )
         )
         await uow.commit()
     return {"program": program, "coaches": coach_rows, "coachee": coachee}
@@ -89,7 +88,7 @@ async def _sessions(
 
 async def test_add_returns_the_row_as_stored_and_get_finds_it(ctx: Context) -> None:
     async with ctx.writing() as uow:
-        added = await uow.programs.add({"name": "Leadership", "sessions_per_month": 3})
+        added = await uow.programs.add(NewProgram(name="Leadership", sessions_per_month=3))
         await uow.commit()
     async with ctx.reading() as uow:
         found = await uow.programs.get(added.id)
@@ -103,8 +102,8 @@ async def test_add_returns_the_row_as_stored_and_get_finds_it(ctx: Context) -> N
 async def test_change_returns_the_changed_row_or_none(ctx: Context) -> None:
     people = await _people(ctx)
     async with ctx.writing() as uow:
-        changed = await uow.coaches.change(people["coaches"][0].id, {"name": "Ana"})
-        nobody = await uow.coaches.change(uuid.uuid4(), {"name": "Nobody"})
+        changed = await uow.coaches.change(people["coaches"][0].id, CoachChanges(name="Ana"))
+        nobody = await uow.coaches.change(uuid.uuid4(), CoachChanges(name="Nobody"))
         await uow.commit()
 
     assert changed is not None
@@ -145,13 +144,13 @@ async def test_a_coachs_coachees_page(ctx: Context) -> None:
     first_coach, second_coach = people["coaches"]
     async with ctx.writing() as uow:
         other = await uow.coachees.add(
-            {
-                "name": "Noa",
-                "email": "noa@example.com",
-                "timezone": "UTC",
-                "program_id": people["program"].id,
-                "coach_id": second_coach.id,
-            }
+            NewCoachee(
+                name="Noa",
+                email="noa@example.com",
+                timezone="UTC",
+                program_id=people["program"].id,
+                coach_id=second_coach.id,
+            )
         )
         await uow.commit()
     async with ctx.reading() as uow:
@@ -352,7 +351,7 @@ async def test_a_claimed_delivery_is_leased_and_counted(ctx: Context) -> None:
             await uow.connection.execute(select(deliveries).where(deliveries.c.id == due[0].id))
         ).one()
 
-    assert [(row.type, row.attempts) for row in due] == [("coachee.month_full", 0)]
+    assert [(row.event.type, row.attempts) for row in due] == [("coachee.month_full", 0)]
     assert while_leased == []
     assert (stored.attempts, stored.next_attempt_at, stored.state) == (1, lease_until, "pending")
 
@@ -382,12 +381,16 @@ async def test_a_result_lands_only_for_the_attempt_that_was_leased(ctx: Context)
 # --- webhook subscriptions --------------------------------------------------------------------
 
 
+def _webhook(url: str, *, active: bool = True) -> NewWebhook:
+    return NewWebhook(
+        url=url, secret="s" * 32, event_types=None, created_at=NOW, updated_at=NOW, active=active
+    )
+
+
 async def test_webhook_subscriptions_active_by_id_and_removed(ctx: Context) -> None:
     async with ctx.writing() as uow:
-        on = await uow.webhooks.add({"url": "https://a.example.com/", "secret": "s" * 32})
-        off = await uow.webhooks.add(
-            {"url": "https://b.example.com/", "secret": "s" * 32, "active": False}
-        )
+        on = await uow.webhooks.add(_webhook("https://a.example.com/"))
+        off = await uow.webhooks.add(_webhook("https://b.example.com/", active=False))
         await uow.commit()
     async with ctx.writing() as uow:
         active = await uow.webhooks.active()

@@ -10,6 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from fastapi import FastAPI
 
+from session_api.db.repositories.coachees import NewCoachee
+from session_api.db.repositories.coaches import NewCoach
+from session_api.db.repositories.programs import NewProgram
 from session_api.domain.months import month_of
 from session_api.services.context import Context
 
@@ -37,18 +40,18 @@ async def maia(app: FastAPI, client: Any) -> tuple[Context, dict[str, Any]]:
     ctx: Context = app.state.context
     now = datetime(2026, 11, 20, tzinfo=UTC)
     async with ctx.writing() as uow:
-        program = await uow.programs.add({"name": "P", "sessions_per_month": 2})
+        program = await uow.programs.add(NewProgram(name="P", sessions_per_month=2))
         coach = await uow.coaches.add(
-            {"name": "C", "email": "c@example.com", "timezone": "Europe/Berlin", "availability": {}}
+            NewCoach(name="C", email="c@example.com", timezone="Europe/Berlin")
         )
         coachee = await uow.coachees.add(
-            {
-                "name": "Maia",
-                "email": "maia@example.com",
-                "timezone": "Europe/Berlin",
-                "program_id": program.id,
-                "coach_id": coach.id,
-            }
+            NewCoachee(
+                name="Maia",
+                email="maia@example.com",
+                timezone="Europe/Berlin",
+                program_id=program.id,
+                coach_id=coach.id,
+            )
         )
         ids = {}
         for local, status in MAIA:

@@ -11,6 +11,8 @@ import pytest
 from fastapi import FastAPI
 
 from session_api.db.engine import build_engine
+from session_api.db.repositories.programs import NewProgram
+from session_api.db.unit_of_work import deferred_commit
 from session_api.errors import ServiceUnavailable
 from session_api.services.context import Context
 from tests.support import statement_sent
@@ -29,7 +31,7 @@ class Boom(Exception):
 
 async def _add_program(ctx: Context, name: str, *, commit: bool) -> uuid.UUID:
     async with ctx.writing() as uow:
-        program = await uow.programs.add({"name": name, "sessions_per_month": 2})
+        program = await uow.programs.add(NewProgram(name=name, sessions_per_month=2))
         if commit:
             await uow.commit()
     program_id: uuid.UUID = program.id
@@ -58,7 +60,7 @@ async def test_it_commits_when_told(ctx: Context) -> None:
 
 async def _fail_midway(ctx: Context, name: str, *, commit: bool) -> None:
     async with ctx.writing() as uow:
-        await uow.programs.add({"name": name, "sessions_per_month": 2})
+        await uow.programs.add(NewProgram(name=name, sessions_per_month=2))
         if commit:
             await uow.commit()
         raise Boom
@@ -80,7 +82,7 @@ async def test_an_error_after_the_commit_keeps_what_was_committed(ctx: Context) 
 
 async def test_uncommitted_writes_are_seen_inside_and_nowhere_else(ctx: Context) -> None:
     async with ctx.writing() as uow:
-        program = await uow.programs.add({"name": "Pending", "sessions_per_month": 2})
+        program = await uow.programs.add(NewProgram(name="Pending", sessions_per_month=2))
         inside = await uow.programs.get(program.id)
         outside = await _stored_names(ctx)
 
@@ -96,12 +98,12 @@ async def test_writers_take_turns_on_sqlite_and_run_side_by_side_on_postgresql(
 
     async def second_writer() -> None:
         async with ctx.writing() as uow:
-            await uow.programs.add({"name": "Second", "sessions_per_month": 2})
+            await uow.programs.add(NewProgram(name="Second", sessions_per_month=2))
             await uow.commit()
         order.append("second committed")
 
     async with ctx.writing() as first:
-        await first.programs.add({"name": "First", "sessions_per_month": 2})
+        await first.programs.add(NewProgram(name="First", sessions_per_month=2))
         if sqlite:
             with statement_sent(ctx.engine, "BEGIN IMMEDIATE") as asked_for_the_lock:
                 second = asyncio.ensure_future(second_writer())
@@ -120,6 +122,68 @@ async def test_writers_take_turns_on_sqlite_and_run_side_by_side_on_postgresql(
     else:
         assert order == ["second committed", "first committed"]
     assert sorted(await _stored_names(ctx)) == ["First", "Second"]
+
+
+# --- deferred commits (the idempotency middleware's) -------------------------------------------
+
+
+async def _names_seen_elsewhere(ctx: Context) -> list[str]:
+    """Committed program names, read on a connection no unit of work (and no scope) knows."""
+    async with ctx.engine.connect() as connection:
+        rows = await connection.exec_driver_sql("SELECT name FROM programs ORDER BY name")
+        return [row.name for row in rows]
+
+
+async def test_a_deferred_commit_waits_for_the_scope_owner(ctx: Context) -> None:
+    async with deferred_commit() as deferred:
+        await _add_program(ctx, "Held", commit=True)
+        assert await _names_seen_elsewhere(ctx) == []
+        held = deferred.take()
+        assert held is not None
+        await held.programs.add(NewProgram(name="Added by the owner", sessions_per_month=2))
+        await held.commit()
+        assert await _names_seen_elsewhere(ctx) == ["Added by the owner", "Held"]
+    assert sorted(await _stored_names(ctx)) == ["Added by the owner", "Held"]
+
+
+async def test_a_held_change_is_rolled_back_unless_the_owner_commits_it(ctx: Context) -> None:
+    async with deferred_commit() as deferred:
+        await _add_program(ctx, "Held", commit=True)
+        assert deferred.take() is not None
+    async with deferred_commit():
+        await _add_program(ctx, "Never taken", commit=True)
+
+    assert await _stored_names(ctx) == []
+
+
+async def test_a_unit_of_work_after_a_held_commit_sees_it_committed(ctx: Context) -> None:
+    async with deferred_commit() as deferred:
+        await _add_program(ctx, "First", commit=True)
+        # On SQLite this second writer would otherwise wait for the held write lock.
+        await _add_program(ctx, "Second", commit=True)
+        assert await _names_seen_elsewhere(ctx) == ["First"]
+        # Only the last one is held: left uncommitted, it is rolled back.
+        assert deferred.take() is not None
+
+    assert await _stored_names(ctx) == ["First"]
+
+
+async def test_a_read_inside_the_writer_after_its_commit_sees_the_change(ctx: Context) -> None:
+    async with deferred_commit() as deferred:
+        async with ctx.writing() as uow:
+            await uow.programs.add(NewProgram(name="Read back", sessions_per_month=2))
+            await uow.commit()
+            assert await _stored_names(ctx) == ["Read back"]
+        assert deferred.take() is None
+
+    assert await _stored_names(ctx) == ["Read back"]
+
+
+async def test_a_task_started_inside_the_scope_commits_for_itself(ctx: Context) -> None:
+    async with deferred_commit() as deferred:
+        await asyncio.create_task(_add_program(ctx, "Own task", commit=True))
+        assert await _names_seen_elsewhere(ctx) == ["Own task"]
+        assert deferred.take() is None
 
 
 async def test_an_unreachable_database_is_service_unavailable(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,7 +26,7 @@ STARTS = datetime(2026, 12, 3, 9, 30, tzinfo=UTC)
 
 
 def _session(**changes: Any) -> NumberedSession:
-    return NumberedSession(
+    session = NumberedSession(
         id=uuid.uuid4(),
         coachee_id=uuid.uuid4(),
         coach_id=uuid.uuid4(),
@@ -46,7 +47,8 @@ def _session(**changes: Any) -> NumberedSession:
         sessions_per_month=2,
         coachee_name="Maia Ödegaard",
         coachee_coach_id=uuid.uuid4(),
-    )._replace(**changes)
+    )
+    return replace(session, **changes)
 
 
 @pytest.mark.parametrize(

@@ -65,16 +65,13 @@ def new(
     by_coachee: bool = False,
     override: bool = False,
 ) -> booking.Placement:
-    return booking.place_new(
-        facts,
-        starts_at,
-        60,
+    asked = booking.NewBooking(
         status=SessionStatus.SCHEDULED,
         now=NOW,
         by_coachee=by_coachee,
         override_availability=override,
-        ledger=ledger,
     )
+    return booking.place_new(facts, starts_at, 60, asked, ledger)
 
 
 def move(
@@ -102,16 +99,10 @@ def test_a_full_month_refuses_with_every_fact() -> None:
 
 
 def test_a_batch_counts_its_earlier_occurrences_like_a_single_booking_would() -> None:
-    verdicts = booking.plan_occurrences(
-        FACTS,
-        [at(1), at(8), at(15), at(15, 10)],
-        60,
-        status=SessionStatus.SCHEDULED,
-        now=NOW,
-        by_coachee=False,
-        override_availability=False,
-        ledger=EMPTY,
+    asked = booking.NewBooking(
+        status=SessionStatus.SCHEDULED, now=NOW, by_coachee=False, override_availability=False
     )
+    verdicts = booking.plan_occurrences(FACTS, [at(1), at(8), at(15), at(15, 10)], 60, asked, EMPTY)
     assert [verdict.problem is None for verdict in verdicts] == [True, True, False, False]
     single = Ledger({"2026-12": {"scheduled": 2}}, [])
     with pytest.raises(MonthlyLimitReached) as alone:

@@ -9,12 +9,12 @@ and tests hold the two ways to the same JSON.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 
 from fastapi import Response
 from pydantic_core import to_json
 
 
-def json_answer(body: dict[str, Any]) -> Response:
+def json_answer(body: Mapping[str, object]) -> Response:
     """A 200 answer whose body is `body` as JSON, written once."""
     return Response(to_json(body), media_type="application/json")

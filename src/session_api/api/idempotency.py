@@ -1,16 +1,27 @@
 """`Idempotency-Key`: a retried write with the same key and body replays the first answer.
 
 Keys are scoped to the caller (`role:id` of the token). The key is taken, in its own committed
-transaction, before the request runs; the answer is held back until it is stored, so a retry
-that arrives at once already finds it. While the first request still runs, the same key
-answers 409 `idempotency_key_in_use`; with another method, path or body it answers 422
-`idempotency_key_reused`. Answers of 500 and above are not kept (the key is freed for a retry).
+transaction, before the request runs, so a retry that arrives while the first runs answers 409
+`idempotency_key_in_use`; with another method, path or body it answers 422
+`idempotency_key_reused`.
+
+The answer is stored in the same transaction as the change it reports: the request runs inside
+`deferred_commit()`, so its service's commit leaves the write transaction open; the answer is
+written on that connection and both commit at once, before the answer is sent. Either both are
+durable (a retry replays) or neither is: when storing the answer or the commit fails, the
+client gets 503 `service_unavailable` instead of the success, and the key is freed, so a retry
+does the work exactly once. Answers of 500 and above roll the change back and free the key too.
+A request that held no change back (a refusal, a write that never reached its commit) stores
+its answer in a transaction of its own.
+
 A key whose request never answered (its process died) can be taken again after
 `ABANDONED_AFTER`; answers are kept for `KEEP_FOR`.
 
 Secrets are never kept: a JSON member named `secret` or ending in `_secret` is stored as
 `"redacted"`, so a replay of, for example, a webhook creation carries the subscription but not
-its secret (rotate it to get a new one).
+its secret (rotate it to get a new one). An answer that is nothing but a secret (a new calendar
+key) says `Cache-Control: no-store`; it is not kept at all: the key is freed with the change's
+commit, and a retry makes a new secret, which replaces the first.
 """
 
 from __future__ import annotations
@@ -31,6 +42,7 @@ from session_api.api.metrics import every_route
 from session_api.api.problems import WRITE_METHODS, declare_on_writes, send_problem
 from session_api.auth import TokenVerifier
 from session_api.db.repositories.idempotency import KeyRecord
+from session_api.db.unit_of_work import UnitOfWork, deferred_commit
 from session_api.errors import (
     DomainError,
     IdempotencyKeyInUse,
@@ -47,7 +59,8 @@ REDACTED = "redacted"
 REPLAYED_HEADERS = frozenset({"content-type", "etag", "location"})
 log = logging.getLogger("session_api")
 
-_DATABASE_ERRORS = (DBAPIError, PoolTimeoutError, ServiceUnavailable)
+# Drivers report a connection dropped mid-statement as a plain OSError.
+_DATABASE_ERRORS = (DBAPIError, PoolTimeoutError, ServiceUnavailable, OSError)
 
 
 class IdempotencyMiddleware:
@@ -93,10 +106,29 @@ class IdempotencyMiddleware:
             return
 
         answer = _Answer()
+        change: UnitOfWork | None = None
+        committed = False
         try:
-            await self.app(scope, receive, answer.capture)
-        finally:
+            async with deferred_commit() as deferred:
+                await self.app(scope, receive, answer.capture)
+                change = deferred.take()
+                if change is not None and answer.replayable:
+                    committed = await _commit_with_answer(change, actor, key, fingerprint, answer)
+                # Leaving the scope rolls back a change that was not committed.
+        except BaseException:
+            await _release(context, actor, key, fingerprint)
+            raise
+        if change is None:
             await _settle(context, actor, key, fingerprint, answer)
+        elif not committed:
+            await _release(context, actor, key, fingerprint)
+            if answer.replayable:
+                # The success did not become durable, so the client must not receive it.
+                lost = ServiceUnavailable(
+                    "The change could not be committed; retry with the same Idempotency-Key."
+                )
+                await send_problem(lost, scope, receive, send)
+                return
         await answer.send_to(send)
 
 
@@ -114,6 +146,19 @@ class _Answer:
             self.headers = list(message.get("headers", []))
         elif message["type"] == "http.response.body":
             self.body += message.get("body", b"")
+
+    @property
+    def replayable(self) -> bool:
+        """Whether the answer reports the request's outcome: every answer below 500."""
+        return 0 < self.status < 500
+
+    @property
+    def storable(self) -> bool:
+        """Whether the answer may be kept: not when it says `Cache-Control: no-store`."""
+        return not any(
+            name.lower() == b"cache-control" and b"no-store" in value.lower()
+            for name, value in self.headers
+        )
 
     async def send_to(self, send: Send) -> None:
         await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
@@ -165,27 +210,60 @@ async def _answer_retry(
         await _replay(held, send)
 
 
+async def _commit_with_answer(
+    change: UnitOfWork, actor: str, key: str, fingerprint: str, answer: _Answer
+) -> bool:
+    """Store the answer in the transaction of the change it reports and commit both."""
+    try:
+        await _store(change, actor, key, fingerprint, answer)
+        await change.commit()
+    except _DATABASE_ERRORS as error:
+        # The class only: a driver's message can quote the statement's parameters.
+        log.warning(
+            "could not commit the change and its answer for Idempotency-Key %r: %s",
+            key,
+            type(error).__name__,
+        )
+        return False
+    return True
+
+
 async def _settle(
     context: Context, actor: str, key: str, fingerprint: str, answer: _Answer
 ) -> None:
-    """Store the answer under the key, or free the key when there is nothing to replay."""
+    """Store the answer of a request that held no change back, in its own transaction."""
+    if not answer.replayable:
+        await _release(context, actor, key, fingerprint)
+        return
     try:
         async with context.writing() as uow:
-            if 0 < answer.status < 500:
-                await uow.idempotency.answer(
-                    actor,
-                    key,
-                    answer.status,
-                    _without_secrets(bytes(answer.body)),
-                    answer.kept_headers(),
-                )
-            else:
-                await uow.idempotency.release(actor, key, fingerprint)
+            await _store(uow, actor, key, fingerprint, answer)
             await uow.commit()
     except _DATABASE_ERRORS:
-        # The change (if any) is committed; the key stays taken until ABANDONED_AFTER, so a
-        # retry meanwhile is 409 rather than a second run.
+        # The key stays taken until ABANDONED_AFTER, so a retry meanwhile is 409 rather than
+        # a second run.
         log.warning("could not keep the answer for Idempotency-Key %r", key)
+
+
+async def _store(uow: UnitOfWork, actor: str, key: str, fingerprint: str, answer: _Answer) -> None:
+    """Keep the answer under the key, or free the key when the answer may not be kept."""
+    if not answer.storable:
+        await uow.idempotency.release(actor, key, fingerprint)
+        return
+    await uow.idempotency.answer(
+        actor, key, answer.status, _without_secrets(bytes(answer.body)), answer.kept_headers()
+    )
+
+
+async def _release(context: Context, actor: str, key: str, fingerprint: str) -> None:
+    """Free the key of a request that left nothing to replay, for a retry to run."""
+    try:
+        async with context.writing() as uow:
+            await uow.idempotency.release(actor, key, fingerprint)
+            await uow.commit()
+    except _DATABASE_ERRORS:
+        # Nothing was changed; the key frees itself after ABANDONED_AFTER.
+        log.warning("could not free Idempotency-Key %r", key)
 
 
 def _without_secrets(body: bytes) -> str:
@@ -271,8 +349,9 @@ def with_idempotency_key(schema: dict[str, Any]) -> dict[str, Any]:
         "description": "Retry-safe writes: the same key and body replay the first answer "
         "(`Idempotent-Replayed: true`); while the first request runs, 409 "
         "`idempotency_key_in_use`; the same key with another body is 422 "
-        "`idempotency_key_reused`. Kept 24 hours; members named `secret` are replayed "
-        "as `redacted`.",
+        "`idempotency_key_reused`. The answer is stored with the change, in one transaction: "
+        "answers of 500 and above are not kept and change nothing, so retry them with the "
+        "same key. Kept 24 hours; members named `secret` are replayed as `redacted`.",
         "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
     }
     for path_item in schema.get("paths", {}).values():

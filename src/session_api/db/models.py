@@ -29,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from session_api.domain.availability import Availability, availability_to_json
 from session_api.domain.booking import MAX_SESSION_MINUTES, MIN_SESSION_MINUTES
 
 NAMING_CONVENTION = {
@@ -87,6 +88,10 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _no_availability() -> dict[str, Any]:
+    return dict(availability_to_json(Availability.empty()))
+
+
 class Timestamps:
     """Creation and last-change instants."""
 
@@ -129,9 +134,11 @@ class Coach(Timestamps, Base):
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(320))
     timezone: Mapped[str] = mapped_column(String(64))
-    availability: Mapped[dict[str, Any]] = mapped_column(JSON)
-    # The secret in the coach's calendar subscription URL (calendar apps send no tokens).
-    calendar_key: Mapped[str | None] = mapped_column(String(64))
+    # A new coach has no windows until their availability is put.
+    availability: Mapped[dict[str, Any]] = mapped_column(JSON, default=_no_availability)
+    # The SHA-256 (hex) of the secret in the coach's calendar subscription URL (calendar apps
+    # send no tokens); the key itself is shown once and never stored.
+    calendar_key_sha256: Mapped[str | None] = mapped_column(String(64))
 
 
 class Coachee(Timestamps, Base):

@@ -1,8 +1,19 @@
-"""One transaction per use case: it rolls back unless the service commits it."""
+"""One transaction per use case: it rolls back unless the service commits it.
+
+Inside `deferred_commit()` (the idempotency middleware opens one around a keyed write), the
+commit of a write is held back: its transaction stays open for the scope's owner, who adds the
+stored answer and commits both at once. For the service, `commit()` stays the one commit
+point: anything it does next sees its changes, because a unit of work that begins while one is
+held commits the held one first.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from functools import cached_property
 from types import TracebackType
 from typing import Self
@@ -36,8 +47,15 @@ class UnitOfWork:
         self._write = write
         self._snapshot = snapshot
         self._connection: AsyncConnection | None = None
+        # Committed by the service but held open by a `DeferredCommit`, which ends it.
+        self._held = False
 
     async def __aenter__(self) -> Self:
+        deferred = _deferring()
+        if deferred is not None:
+            # Whatever this unit reads or writes must come after the held commit, and on
+            # SQLite a second writer would wait for the held write lock.
+            await deferred.flush()
         try:
             connection = await self._engine.connect()
         except (OSError, DBAPIError) as error:
@@ -142,7 +160,15 @@ class UnitOfWork:
         return ReportRepository(self.connection)
 
     async def commit(self) -> None:
-        """Make the use case's changes durable; called once, before the response is built."""
+        """Make the use case's changes durable; called once, before the response is built.
+
+        Inside `deferred_commit()` a write's transaction is handed to the scope instead, which
+        commits it (with what the scope's owner adds) before the response is sent.
+        """
+        deferred = _deferring()
+        if self._write and deferred is not None:
+            await deferred.hold(self)
+            return
         await self.connection.commit()
 
     async def __aexit__(
@@ -151,10 +177,85 @@ class UnitOfWork:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        # A held unit is ended by its scope, which may have done so already (a flush).
+        if not self._held and self._connection is not None:
+            await self._end()
+
+    async def _end(self) -> None:
+        """Roll back what was not committed and give the connection back."""
         connection = self.connection
         self._connection = None
+        self._held = False
         try:
             if connection.in_transaction():
                 await connection.rollback()
         finally:
             await connection.close()
+
+
+class DeferredCommit:
+    """The write transaction of one request, committed by its service but held open."""
+
+    def __init__(self) -> None:
+        self._held: UnitOfWork | None = None
+        self._open = True
+        # Tasks started inside the request inherit the scope; only the request's own defers.
+        self._task = asyncio.current_task()
+
+    def deferring(self) -> bool:
+        """Whether commits in the current task are held back by this scope."""
+        return self._open and asyncio.current_task() is self._task
+
+    async def hold(self, unit: UnitOfWork) -> None:
+        """Keep a committed unit's transaction open for the scope's owner."""
+        if self._held is unit:
+            return
+        await self.flush()
+        unit._held = True
+        self._held = unit
+
+    async def flush(self) -> None:
+        """Commit the held transaction now: something else is about to use the database."""
+        held, self._held = self._held, None
+        if held is not None:
+            try:
+                await held.connection.commit()
+            finally:
+                await held._end()
+
+    def take(self) -> UnitOfWork | None:
+        """Stop deferring and hand over the held unit, to add to and commit for real.
+
+        It stays the scope's: when the scope ends it is rolled back, unless committed, and
+        closed.
+        """
+        self._open = False
+        return self._held
+
+    async def _close(self) -> None:
+        self._open = False
+        held, self._held = self._held, None
+        if held is not None:
+            await held._end()
+
+
+_deferred_commit: ContextVar[DeferredCommit | None] = ContextVar(
+    "session_api_deferred_commit", default=None
+)
+
+
+def _deferring() -> DeferredCommit | None:
+    deferred = _deferred_commit.get()
+    return deferred if deferred is not None and deferred.deferring() else None
+
+
+@asynccontextmanager
+async def deferred_commit() -> AsyncIterator[DeferredCommit]:
+    """Hold back the commit of the write that runs inside, for the caller to finish it."""
+    deferred = DeferredCommit()
+    token = _deferred_commit.set(deferred)
+    try:
+        yield deferred
+    finally:
+        _deferred_commit.reset(token)
+        await deferred._close()

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
-from typing import Any, Final
+from typing import Final, TypedDict
 from zoneinfo import ZoneInfo
 
 from session_api.errors import ValidationProblem
@@ -81,6 +81,33 @@ class Availability:
         return cls(weekly=(), overrides=())
 
 
+class WindowJson(TypedDict):
+    """A window as JSON: wall-clock `HH:MM` times, `end` possibly "24:00"."""
+
+    start: str
+    end: str
+
+
+class WeeklyWindowJson(WindowJson):
+    """A weekly window as JSON, its weekday by name."""
+
+    weekday: str
+
+
+class DateOverrideJson(TypedDict):
+    """A date override as JSON: an ISO date and its windows."""
+
+    date: str
+    windows: list[WindowJson]
+
+
+class AvailabilityJson(TypedDict):
+    """Availability as JSON: how it is stored and shown."""
+
+    weekly: list[WeeklyWindowJson]
+    overrides: list[DateOverrideJson]
+
+
 def parse_clock(text: str, *, is_end: bool) -> time:
     """Return the time written as HH:MM; "24:00" is accepted only as an end (`END_OF_DAY`)."""
     if is_end and text == "24:00":
@@ -103,7 +130,7 @@ def format_clock(t: time, *, is_end: bool) -> str:
     return f"{t.hour:02d}:{t.minute:02d}"
 
 
-def availability_from_json(doc: Mapping[str, Any]) -> Availability:
+def availability_from_json(doc: Mapping[str, object]) -> Availability:
     """Parse the JSON shape of availability; a missing list is empty, unknown keys are refused."""
     _refuse_unknown_keys(doc, {"weekly", "overrides"}, "availability")
     weekly = tuple(
@@ -117,7 +144,7 @@ def availability_from_json(doc: Mapping[str, Any]) -> Availability:
     return Availability(weekly=weekly, overrides=overrides)
 
 
-def availability_to_json(av: Availability) -> dict[str, Any]:
+def availability_to_json(av: Availability) -> AvailabilityJson:
     """Return the JSON shape of availability, sorted by weekday and start, and by date."""
     weekly = sorted(av.weekly, key=lambda w: (w.weekday, w.start, w.end))
     overrides = sorted(av.overrides, key=lambda o: o.date)
@@ -408,7 +435,7 @@ def _window_text(window: Window) -> str:
     return f"{format_clock(window.start, is_end=False)}-{format_clock(window.end, is_end=True)}"
 
 
-def _window_to_json(window: Window) -> dict[str, str]:
+def _window_to_json(window: Window) -> WindowJson:
     return {
         "start": format_clock(window.start, is_end=False),
         "end": format_clock(window.end, is_end=True),
@@ -444,14 +471,14 @@ def _override_window_from_json(item: object, where: str) -> Window:
     return _window_from_json(fields, where)
 
 
-def _window_from_json(fields: Mapping[str, Any], where: str) -> Window:
+def _window_from_json(fields: Mapping[str, object], where: str) -> Window:
     return Window(
         start=_clock_at(fields, "start", where, is_end=False),
         end=_clock_at(fields, "end", where, is_end=True),
     )
 
 
-def _clock_at(fields: Mapping[str, Any], key: str, where: str, *, is_end: bool) -> time:
+def _clock_at(fields: Mapping[str, object], key: str, where: str, *, is_end: bool) -> time:
     text = _string_at(fields, key, where)
     try:
         return parse_clock(text, is_end=is_end)
@@ -471,13 +498,13 @@ def _date_from_text(text: str, where: str) -> date:
         ) from None
 
 
-def _mapping(item: object, where: str) -> Mapping[str, Any]:
+def _mapping(item: object, where: str) -> Mapping[str, object]:
     if not isinstance(item, Mapping):
         raise ValidationProblem(f"{where} must be an object, not {_shown(item)}.")
     return item
 
 
-def _list_at(fields: Mapping[str, Any], key: str, where: str, *, required: bool) -> list[Any]:
+def _list_at(fields: Mapping[str, object], key: str, where: str, *, required: bool) -> list[object]:
     if required and key not in fields:
         raise ValidationProblem(f"{where}.{key} is missing.")
     value = fields.get(key, [])
@@ -486,7 +513,7 @@ def _list_at(fields: Mapping[str, Any], key: str, where: str, *, required: bool)
     return value
 
 
-def _string_at(fields: Mapping[str, Any], key: str, where: str) -> str:
+def _string_at(fields: Mapping[str, object], key: str, where: str) -> str:
     if key not in fields:
         raise ValidationProblem(f"{where}.{key} is missing.")
     value = fields[key]
@@ -495,7 +522,7 @@ def _string_at(fields: Mapping[str, Any], key: str, where: str) -> str:
     return value
 
 
-def _refuse_unknown_keys(fields: Mapping[str, Any], known: set[str], where: str) -> None:
+def _refuse_unknown_keys(fields: Mapping[str, object], known: set[str], where: str) -> None:
     unknown = sorted(str(key) for key in fields if key not in known)
     if unknown:
         raise ValidationProblem(

@@ -133,6 +133,16 @@ class Ledger:
 
 
 @dataclass(frozen=True)
+class NewBooking:
+    """How new sessions are asked for: as what, when, by whom, and whether availability binds."""
+
+    status: SessionStatus
+    now: datetime
+    by_coachee: bool
+    override_availability: bool
+
+
+@dataclass(frozen=True)
 class Verdict:
     """One occurrence of a batch: where it falls, and why it cannot be booked (if so)."""
 
@@ -162,33 +172,27 @@ def placement(facts: BookingFacts, starts_at: datetime, minutes: int) -> Placeme
 
 
 def place_new(
-    facts: BookingFacts,
-    starts_at: datetime,
-    minutes: int,
-    *,
-    status: SessionStatus,
-    now: datetime,
-    by_coachee: bool,
-    override_availability: bool,
-    ledger: Ledger,
+    facts: BookingFacts, starts_at: datetime, minutes: int, asked: NewBooking, ledger: Ledger
 ) -> Placement:
     """Decide a new session (schedule, request or backfill): its placement, or the refusal."""
-    refuse_coachee_override(by_coachee=by_coachee, override_availability=override_availability)
+    refuse_coachee_override(
+        by_coachee=asked.by_coachee, override_availability=asked.override_availability
+    )
     ensure_active(facts.coachee_name, facts.coachee_status)
     place = placement(facts, starts_at, minutes)
-    backfill = status in BACKFILL_STATUSES
+    backfill = asked.status in BACKFILL_STATUSES
     if backfill:
-        if place.ends_at > now:
+        if place.ends_at > asked.now:
             raise ValidationProblem(
-                f"A {status} session is recorded from the past; this one ends "
+                f"A {asked.status} session is recorded from the past; this one ends "
                 f"{place.ends_at.isoformat()}, after now."
             )
     else:
-        quota.ensure_future(now, place.starts_at)
+        quota.ensure_future(asked.now, place.starts_at)
     _ensure_in_program(facts, place)
     if not backfill:
-        _ensure_available(facts, place, override_availability)
-        _ensure_no_conflict(facts, place, ledger, by_coachee=by_coachee, excluding=None)
+        _ensure_available(facts, place, asked.override_availability)
+        _ensure_no_conflict(facts, place, ledger, by_coachee=asked.by_coachee, excluding=None)
     _ensure_room(facts, place.month, ledger, moving_from=None)
     return place
 
@@ -260,11 +264,7 @@ def plan_occurrences(
     facts: BookingFacts,
     starts: Sequence[datetime | str],
     minutes: int,
-    *,
-    status: SessionStatus,
-    now: datetime,
-    by_coachee: bool,
-    override_availability: bool,
+    asked: NewBooking,
     ledger: Ledger,
 ) -> list[Verdict]:
     """Decide each occurrence like a single booking, counting the batch's earlier ones.
@@ -277,20 +277,11 @@ def plan_occurrences(
             verdicts.append(Verdict(None, ValidationProblem(start)))
             continue
         try:
-            place = place_new(
-                facts,
-                start,
-                minutes,
-                status=status,
-                now=now,
-                by_coachee=by_coachee,
-                override_availability=override_availability,
-                ledger=ledger,
-            )
+            place = place_new(facts, start, minutes, asked, ledger)
         except DomainError as problem:
             verdicts.append(Verdict(placement(facts, start, minutes), problem))
             continue
-        ledger = ledger.with_planned(facts.coachee_id, place, status)
+        ledger = ledger.with_planned(facts.coachee_id, place, asked.status)
         verdicts.append(Verdict(place, None))
     return verdicts
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Literal, Protocol, Self, TypeVar
 
 from session_api.domain.months import LAST_MONTH, add_months, month_of_date, month_title
 from session_api.errors import InThePast, InvalidTransition, MonthlyLimitReached
@@ -206,7 +206,7 @@ def ensure_future(now: datetime, starts_at: datetime) -> None:
 
 
 class _SortableId(Protocol):
-    def __lt__(self, other: Any, /) -> bool: ...
+    def __lt__(self, other: Self, /) -> bool: ...
 
     def __hash__(self) -> int: ...
 

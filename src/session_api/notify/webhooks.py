@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 import httpx
 import pydantic_core
@@ -64,14 +64,13 @@ def signing_secrets(subscription: Subscription, now: datetime) -> list[str]:
 
 
 def event_payload(
-    *,
     event_id: uuid.UUID,
     type_: str,
     session_id: uuid.UUID | None,
     coachee_id: uuid.UUID | None,
     occurred_at: datetime,
-    data: dict[str, Any],
-) -> dict[str, Any]:
+    data: Mapping[str, object],
+) -> dict[str, object]:
     """The event as webhooks and the feed show it; `id` is the stable event id."""
     return {
         "id": event_id,
@@ -83,7 +82,7 @@ def event_payload(
     }
 
 
-def event_body(payload: dict[str, Any]) -> bytes:
+def event_body(payload: Mapping[str, object]) -> bytes:
     """The JSON body, encoded exactly as the API encodes the same event in the feed."""
     return pydantic_core.to_json(payload)
 

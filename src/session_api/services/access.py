@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 from session_api.auth import Principal, Role
-from session_api.db.repositories.base import AnyRow
+from session_api.db.repositories.coachees import StoredCoachee
+from session_api.db.repositories.coaches import StoredCoach
+from session_api.db.repositories.programs import StoredProgram
 from session_api.db.unit_of_work import UnitOfWork
 from session_api.errors import NotFound
+
+CoacheeT = TypeVar("CoacheeT", bound=StoredCoachee)
 
 
 def not_found(kind: str, id_: object) -> NotFound:
@@ -35,7 +39,7 @@ def may_see(principal: Principal, coachee_id: uuid.UUID, coach_id: uuid.UUID) ->
 
 async def visible_coachee(
     uow: UnitOfWork, principal: Principal, coachee_id: uuid.UUID, *, for_update: bool = False
-) -> AnyRow:
+) -> StoredCoachee:
     """The coachee if the caller may see it: admins all, coaches theirs, coachees themselves."""
     if principal.role is Role.COACHEE and principal.person_id() != coachee_id:
         raise not_found("coachee", coachee_id)
@@ -44,20 +48,10 @@ async def visible_coachee(
     )
 
 
-class _OfCoach(Protocol):
-    """What the visibility check reads of a coachee row, typed or not."""
-
-    @property
-    def coach_id(self) -> uuid.UUID: ...
-
-
-CoacheeRow = TypeVar("CoacheeRow", bound=_OfCoach | AnyRow)
-
-
 def coachee_in_sight(
-    principal: Principal, coachee_id: uuid.UUID, coachee: CoacheeRow | None
-) -> CoacheeRow:
-    """The coachee row (read with anything else) if the caller may see it, else 404."""
+    principal: Principal, coachee_id: uuid.UUID, coachee: CoacheeT | None
+) -> CoacheeT:
+    """The coachee (read with anything else) if the caller may see it, else 404."""
     if coachee is None or not may_see(principal, coachee_id, coachee.coach_id):
         raise not_found("coachee", coachee_id)
     return coachee
@@ -71,7 +65,7 @@ def refuse_other_coach(principal: Principal, coach_id: uuid.UUID) -> None:
 
 async def visible_coach(
     uow: UnitOfWork, principal: Principal, coach_id: uuid.UUID, *, for_update: bool = False
-) -> AnyRow:
+) -> StoredCoach:
     """The coach if the caller may see it: admins all, coaches themselves, coachees theirs."""
     refuse_other_coach(principal, coach_id)
     if principal.role is Role.COACHEE:
@@ -84,7 +78,9 @@ async def visible_coach(
     return coach
 
 
-async def visible_program(uow: UnitOfWork, principal: Principal, program_id: uuid.UUID) -> AnyRow:
+async def visible_program(
+    uow: UnitOfWork, principal: Principal, program_id: uuid.UUID
+) -> StoredProgram:
     """The program if the caller may see it: admins and coaches all, coachees their own."""
     if principal.role is Role.COACHEE:
         coachee = await uow.coachees.get(principal.person_id())

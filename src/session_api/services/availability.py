@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -15,7 +14,6 @@ from session_api.domain.availability import (
     Availability,
     Window,
     availability_from_json,
-    availability_to_json,
     free_slots,
     validate_availability,
     window_instants,
@@ -61,16 +59,15 @@ async def get_availability(ctx: Context, principal: Principal, coach_id: uuid.UU
 
 
 async def put_availability(
-    ctx: Context, principal: Principal, coach_id: uuid.UUID, document: Mapping[str, object]
+    ctx: Context, principal: Principal, coach_id: uuid.UUID, availability: Availability
 ) -> Availability:
     """Replace the coach's availability (the coach or an admin); answers what was stored."""
     async with ctx.writing() as uow:
         await access.visible_coach(uow, principal, coach_id, for_update=True)
         if principal.role is Role.COACHEE:
             raise Forbidden("Only the coach or an admin may change the coach's availability.")
-        availability = availability_from_json(document)
         validate_availability(availability)
-        await uow.coaches.change(coach_id, {"availability": availability_to_json(availability)})
+        await uow.coaches.set_availability(coach_id, availability)
         await uow.commit()
     return availability
 

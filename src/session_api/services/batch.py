@@ -98,16 +98,13 @@ async def plan(ctx: Context, principal: Principal, command: NewBatch) -> Plan:
             if isinstance(start, datetime)
         ]
         ledger = await _load_ledger(uow, facts, wanted)
-        verdicts = booking.plan_occurrences(
-            facts,
-            starts,
-            minutes,
+        asked = booking.NewBooking(
             status=command.status,
             now=now,
             by_coachee=by_coachee,
             override_availability=command.override_availability,
-            ledger=ledger,
         )
+        verdicts = booking.plan_occurrences(facts, starts, minutes, asked, ledger)
         ids = [uuid.uuid4() for _ in verdicts]
         existing = (
             await uow.sessions.in_months(facts.coachee_id, sorted({p.month for p in wanted}))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 import uuid
 
 from session_api.auth import Principal, Role
-from session_api.db.repositories.base import AnyRow
 from session_api.db.repositories.calendars import SessionInvite
+from session_api.db.repositories.coaches import StoredCoach
 from session_api.db.unit_of_work import UnitOfWork
 from session_api.domain.quota import label
 from session_api.errors import Forbidden
@@ -60,7 +61,7 @@ async def coach_calendar(
     async with ctx.reading() as uow:
         if principal is None:
             coach = await uow.coaches.get(coach_id)
-            if coach is None or not _key_matches(coach.calendar_key, key):
+            if coach is None or not _key_matches(coach.calendar_key_sha256, key):
                 raise access.not_found("coach", coach_id)
         else:
             coach = await _coach_of_own_calendar(uow, principal, coach_id)
@@ -69,27 +70,36 @@ async def coach_calendar(
 
 
 async def new_calendar_key(ctx: Context, principal: Principal, coach_id: uuid.UUID) -> str:
-    """Make a new key for the coach's calendar URL; the previous URL stops working."""
+    """Make a new key for the coach's calendar URL; the previous URL stops working.
+
+    Only its digest is stored, so the key is shown this once and a leaked database reveals no
+    calendar.
+    """
     key = secrets.token_urlsafe(CALENDAR_KEY_BYTES)
     async with ctx.writing() as uow:
         await _coach_of_own_calendar(uow, principal, coach_id)
-        await uow.coaches.change(coach_id, {"calendar_key": key, "updated_at": ctx.now()})
+        await uow.coaches.set_calendar_key(coach_id, _sha256(key), now=ctx.now())
         await uow.commit()
     return key
 
 
 async def _coach_of_own_calendar(
     uow: UnitOfWork, principal: Principal, coach_id: uuid.UUID
-) -> AnyRow:
+) -> StoredCoach:
     coach = await access.visible_coach(uow, principal, coach_id)
     if principal.role is Role.COACHEE:
         raise Forbidden("Only the coach or an admin may use the coach's calendar.")
     return coach
 
 
-def _key_matches(stored: str | None, given: str | None) -> bool:
+def _sha256(key: str) -> str:
+    # The key is 256 random bits, so a fast digest is as good as a slow one here.
+    return hashlib.sha256(key.encode(errors="surrogatepass")).hexdigest()
+
+
+def _key_matches(stored_sha256: str | None, given: str | None) -> bool:
     return (
-        stored is not None
+        stored_sha256 is not None
         and given is not None
-        and hmac.compare_digest(stored.encode(), given.encode())
+        and hmac.compare_digest(stored_sha256, _sha256(given))
     )

@@ -5,11 +5,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from session_api.auth import Principal, Role
-from session_api.db.repositories.base import AnyRow
+from session_api.db.repositories.base import UNSET, NewValue, changed_values, patched
+from session_api.db.repositories.coachees import CoacheeChanges, NewCoachee, StoredCoachee
+from session_api.db.repositories.coaches import CoachChanges, NewCoach, StoredCoach
+from session_api.db.repositories.programs import NewProgram, ProgramChanges, StoredProgram
 from session_api.db.unit_of_work import UnitOfWork
 from session_api.domain import booking
 from session_api.domain.booking import OpenSession, Placement
@@ -19,21 +21,20 @@ from session_api.services import access
 from session_api.services.changes import Change, Moment, record
 from session_api.services.context import Context
 
-EMPTY_AVAILABILITY: dict[str, Any] = {"weekly": [], "overrides": []}
 # What a coach may change on their own coachees; enrolment stays with admins.
 COACH_EDITABLE_COACHEE_FIELDS = frozenset({"name", "email", "timezone", "status"})
 
 
-async def create_program(ctx: Context, principal: Principal, values: dict[str, Any]) -> AnyRow:
+async def create_program(ctx: Context, principal: Principal, new: NewProgram) -> StoredProgram:
     """Create a program (admins only)."""
     principal.require_admin()
     async with ctx.writing() as uow:
-        program = await uow.programs.add(values)
+        program = await uow.programs.add(new)
         await uow.commit()
     return program
 
 
-async def get_program(ctx: Context, principal: Principal, program_id: uuid.UUID) -> AnyRow:
+async def get_program(ctx: Context, principal: Principal, program_id: uuid.UUID) -> StoredProgram:
     """One program the caller may see."""
     async with ctx.reading() as uow:
         return await access.visible_program(uow, principal, program_id)
@@ -41,7 +42,7 @@ async def get_program(ctx: Context, principal: Principal, program_id: uuid.UUID)
 
 async def list_programs(
     ctx: Context, principal: Principal, *, after: uuid.UUID | None, limit: int
-) -> Sequence[AnyRow]:
+) -> Sequence[StoredProgram]:
     """Programs by id: all for admins and coaches, their own for a coachee."""
     async with ctx.reading() as uow:
         only: list[uuid.UUID] | None = None
@@ -52,18 +53,14 @@ async def list_programs(
 
 
 async def update_program(
-    ctx: Context, principal: Principal, program_id: uuid.UUID, changes: dict[str, Any]
-) -> AnyRow:
+    ctx: Context, principal: Principal, program_id: uuid.UUID, changes: ProgramChanges
+) -> StoredProgram:
     """Change a program; lowering the monthly limit never cancels anything."""
-    _refuse_nulls(
-        changes,
-        ("name", "sessions_per_month", "session_minutes", "late_cancel_hours", "reminder_hours"),
-    )
     async with ctx.writing() as uow:
         program = await access.visible_program(uow, principal, program_id)
         principal.require_admin()
-        starts_on = changes.get("starts_on", program.starts_on)
-        ends_on = changes.get("ends_on", program.ends_on)
+        starts_on = patched(changes.starts_on, program.starts_on)
+        ends_on = patched(changes.ends_on, program.ends_on)
         if starts_on and ends_on and ends_on < starts_on:
             raise ValidationProblem("ends_on must not be before starts_on.")
         updated = await uow.programs.change(program_id, changes)
@@ -72,16 +69,16 @@ async def update_program(
     return updated
 
 
-async def create_coach(ctx: Context, principal: Principal, values: dict[str, Any]) -> AnyRow:
+async def create_coach(ctx: Context, principal: Principal, new: NewCoach) -> StoredCoach:
     """Create a coach with no availability yet (admins only)."""
     principal.require_admin()
     async with ctx.writing() as uow:
-        coach = await uow.coaches.add({**values, "availability": EMPTY_AVAILABILITY})
+        coach = await uow.coaches.add(new)
         await uow.commit()
     return coach
 
 
-async def get_coach(ctx: Context, principal: Principal, coach_id: uuid.UUID) -> AnyRow:
+async def get_coach(ctx: Context, principal: Principal, coach_id: uuid.UUID) -> StoredCoach:
     """One coach the caller may see."""
     async with ctx.reading() as uow:
         return await access.visible_coach(uow, principal, coach_id)
@@ -89,7 +86,7 @@ async def get_coach(ctx: Context, principal: Principal, coach_id: uuid.UUID) -> 
 
 async def list_coaches(
     ctx: Context, principal: Principal, *, after: uuid.UUID | None, limit: int
-) -> Sequence[AnyRow]:
+) -> Sequence[StoredCoach]:
     """Coaches by id: all for admins; a coach sees themselves, a coachee their coach."""
     async with ctx.reading() as uow:
         only: list[uuid.UUID] | None = None
@@ -102,10 +99,9 @@ async def list_coaches(
 
 
 async def update_coach(
-    ctx: Context, principal: Principal, coach_id: uuid.UUID, changes: dict[str, Any]
-) -> AnyRow:
+    ctx: Context, principal: Principal, coach_id: uuid.UUID, changes: CoachChanges
+) -> StoredCoach:
     """Change a coach's name, e-mail or time zone (admins only)."""
-    _refuse_nulls(changes, tuple(changes))
     async with ctx.writing() as uow:
         await access.visible_coach(uow, principal, coach_id)
         principal.require_admin()
@@ -115,17 +111,17 @@ async def update_coach(
     return updated
 
 
-async def create_coachee(ctx: Context, principal: Principal, values: dict[str, Any]) -> AnyRow:
+async def create_coachee(ctx: Context, principal: Principal, new: NewCoachee) -> StoredCoachee:
     """Enrol a coachee in a program with a coach (admins only)."""
     principal.require_admin()
     async with ctx.writing() as uow:
-        await _ensure_references(uow, values)
-        coachee = await uow.coachees.add(values)
+        await _ensure_references(uow, program_id=new.program_id, coach_id=new.coach_id)
+        coachee = await uow.coachees.add(new)
         await uow.commit()
     return coachee
 
 
-async def get_coachee(ctx: Context, principal: Principal, coachee_id: uuid.UUID) -> AnyRow:
+async def get_coachee(ctx: Context, principal: Principal, coachee_id: uuid.UUID) -> StoredCoachee:
     """One coachee the caller may see."""
     async with ctx.reading() as uow:
         return await access.visible_coachee(uow, principal, coachee_id)
@@ -133,7 +129,7 @@ async def get_coachee(ctx: Context, principal: Principal, coachee_id: uuid.UUID)
 
 async def list_coachees(
     ctx: Context, principal: Principal, *, after: uuid.UUID | None, limit: int
-) -> Sequence[AnyRow]:
+) -> Sequence[StoredCoachee]:
     """Coachees by id: all for admins, a coach's own, a coachee themselves."""
     async with ctx.reading() as uow:
         if principal.role is Role.COACH:
@@ -144,23 +140,24 @@ async def list_coachees(
 
 
 async def update_coachee(
-    ctx: Context, principal: Principal, coachee_id: uuid.UUID, changes: dict[str, Any]
-) -> AnyRow:
+    ctx: Context, principal: Principal, coachee_id: uuid.UUID, changes: CoacheeChanges
+) -> StoredCoachee:
     """Change a coachee, in one transaction with what follows from it.
 
     A new time zone recomputes their sessions' months; a new coach takes over their
     sessions ahead (refused with 409 `time_conflict` while the new coach is busy then).
     """
-    _refuse_nulls(changes, tuple(changes))
     async with ctx.writing() as uow:
         coachee = await access.visible_coachee(uow, principal, coachee_id, for_update=True)
         if principal.role is Role.COACHEE or (
-            principal.role is Role.COACH and not changes.keys() <= COACH_EDITABLE_COACHEE_FIELDS
+            principal.role is Role.COACH
+            and not changed_values(changes).keys() <= COACH_EDITABLE_COACHEE_FIELDS
         ):
             raise Forbidden("Only an admin may change this coachee's enrolment.")
-        await _ensure_references(uow, changes)
-        if changes.get("coach_id", coachee.coach_id) != coachee.coach_id:
-            await _hand_over_sessions(uow, principal, coachee, changes["coach_id"], ctx.now())
+        await _ensure_references(uow, program_id=changes.program_id, coach_id=changes.coach_id)
+        new_coach_id = patched(changes.coach_id, coachee.coach_id)
+        if new_coach_id != coachee.coach_id:
+            await _hand_over_sessions(uow, principal, coachee, new_coach_id, ctx.now())
         updated = await uow.coachees.change(coachee_id, changes)
         assert updated is not None
         if updated.timezone != coachee.timezone:
@@ -172,7 +169,11 @@ async def update_coachee(
 
 
 async def _hand_over_sessions(
-    uow: UnitOfWork, principal: Principal, coachee: AnyRow, coach_id: uuid.UUID, now: datetime
+    uow: UnitOfWork,
+    principal: Principal,
+    coachee: StoredCoachee,
+    coach_id: uuid.UUID,
+    now: datetime,
 ) -> None:
     """Give the coachee's sessions ahead to their new coach, unless the new coach is busy then.
 
@@ -211,14 +212,10 @@ async def _hand_over_sessions(
     await record(uow, principal, now, handed_over)
 
 
-def _refuse_nulls(changes: dict[str, Any], fields: tuple[str, ...]) -> None:
-    for field in fields:
-        if field in changes and changes[field] is None:
-            raise ValidationProblem(f"{field} cannot be null.")
-
-
-async def _ensure_references(uow: UnitOfWork, values: dict[str, Any]) -> None:
-    if "program_id" in values and await uow.programs.get(values["program_id"]) is None:
-        raise ValidationProblem(f"program_id {values['program_id']} names no program.")
-    if "coach_id" in values and await uow.coaches.get(values["coach_id"]) is None:
-        raise ValidationProblem(f"coach_id {values['coach_id']} names no coach.")
+async def _ensure_references(
+    uow: UnitOfWork, *, program_id: NewValue[uuid.UUID], coach_id: NewValue[uuid.UUID]
+) -> None:
+    if program_id is not UNSET and await uow.programs.get(program_id) is None:
+        raise ValidationProblem(f"program_id {program_id} names no program.")
+    if coach_id is not UNSET and await uow.coaches.get(coach_id) is None:
+        raise ValidationProblem(f"coach_id {coach_id} names no coach.")

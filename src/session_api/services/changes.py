@@ -14,7 +14,12 @@ from datetime import datetime
 
 from session_api.auth import Principal
 from session_api.db.repositories.events import NewEvent
-from session_api.db.repositories.sessions import HistoryRow, NewSessionRow
+from session_api.db.repositories.sessions import (
+    HistoryRow,
+    NewSessionRow,
+    SessionChanges,
+    WrittenSession,
+)
 from session_api.db.unit_of_work import UnitOfWork
 from session_api.domain.booking import BookingFacts, Ledger, Placement, SessionFacts
 from session_api.domain.events import EventType
@@ -79,11 +84,91 @@ async def record(
     shifts: Sequence[MonthShift] = (),
 ) -> None:
     """Add the history entries and outbox events of changes already written to the sessions."""
-    entries = [_history_row(change, principal, now) for change in changes]
+    entries, outbox = _records(principal, now, changes, shifts)
     if len(entries) == 1:
         await uow.sessions.add_history(entries[0])
     else:
         await uow.sessions.add_history_many(entries)
+    await uow.events.record_many(outbox)
+
+
+async def record_change(
+    uow: UnitOfWork,
+    principal: Principal,
+    now: datetime,
+    change: Change,
+    *,
+    version: int,
+    values: SessionChanges,
+    shifts: Sequence[MonthShift] = (),
+) -> WrittenSession:
+    """Write one change of a stored session with its history entry and events (one round
+    trip on PostgreSQL); the session comes back numbered."""
+    entries, outbox = _records(principal, now, [change], shifts)
+    return await uow.sessions.change_recorded(
+        change.session_id, version, values, entries[0], outbox
+    )
+
+
+async def record_new(
+    uow: UnitOfWork,
+    principal: Principal,
+    now: datetime,
+    facts: BookingFacts,
+    placed: Sequence[tuple[uuid.UUID, Placement]],
+    *,
+    status: SessionStatus,
+    note: str | None,
+    override_availability: bool,
+    ledger: Ledger,
+    action: str,
+    event_data: dict[str, str | bool | None],
+) -> WrittenSession | None:
+    """Insert sessions the rulebook placed, with their history, events and filled months.
+
+    A single session is written with its records in one round trip (on PostgreSQL) and comes
+    back numbered; several are read back by the caller, as their numbers depend on each other.
+    """
+    rows = [
+        _new_session_row(session_id, facts, place, status, principal, note, now)
+        for session_id, place in placed
+    ]
+    limit = facts.sessions_per_month
+    added = Counter(place.month for _, place in placed)
+    shifts = []
+    for month, count in sorted(added.items()):
+        used = ledger.usage(month, limit).used
+        shifts.append(MonthShift(facts.coachee_id, month, limit, used, used + count))
+    changes = [
+        Change(
+            session_id,
+            facts.coachee_id,
+            action,
+            before=None,
+            after=Moment(place, status),
+            event_type=EVENT_OF_STATUS[status],
+            message=note,
+            override_availability=override_availability,
+            event_data=event_data,
+        )
+        for session_id, place in placed
+    ]
+    if len(rows) == 1:
+        entries, outbox = _records(principal, now, changes, shifts)
+        return await uow.sessions.insert_recorded(rows[0], entries[0], outbox)
+    await uow.sessions.add_many(rows)
+    await record(uow, principal, now, changes, shifts)
+    return None
+
+
+def _records(
+    principal: Principal,
+    now: datetime,
+    changes: Sequence[Change],
+    shifts: Sequence[MonthShift],
+) -> tuple[list[HistoryRow], list[NewEvent]]:
+    """The history entries and outbox events of some changes and the months they shifted."""
+    entries = [_history_row(change, principal, now) for change in changes]
     outbox = [
         NewEvent(
             change.event_type,
@@ -118,53 +203,7 @@ async def record(
                     },
                 )
             )
-    await uow.events.record_many(outbox)
-
-
-async def record_new(
-    uow: UnitOfWork,
-    principal: Principal,
-    now: datetime,
-    facts: BookingFacts,
-    placed: Sequence[tuple[uuid.UUID, Placement]],
-    *,
-    status: SessionStatus,
-    note: str | None,
-    override_availability: bool,
-    ledger: Ledger,
-    action: str,
-    event_data: dict[str, str | bool | None],
-) -> None:
-    """Insert sessions the rulebook placed, with their history, events and filled months."""
-    rows = [
-        _new_session_row(session_id, facts, place, status, principal, note, now)
-        for session_id, place in placed
-    ]
-    if len(rows) == 1:
-        await uow.sessions.insert(rows[0])
-    else:
-        await uow.sessions.add_many(rows)
-    limit = facts.sessions_per_month
-    added = Counter(place.month for _, place in placed)
-    shifts = []
-    for month, count in sorted(added.items()):
-        used = ledger.usage(month, limit).used
-        shifts.append(MonthShift(facts.coachee_id, month, limit, used, used + count))
-    changes = [
-        Change(
-            session_id,
-            facts.coachee_id,
-            action,
-            before=None,
-            after=Moment(place, status),
-            event_type=EVENT_OF_STATUS[status],
-            message=note,
-            override_availability=override_availability,
-            event_data=event_data,
-        )
-        for session_id, place in placed
-    ]
-    await record(uow, principal, now, changes, shifts)
+    return entries, outbox
 
 
 def _new_session_row(

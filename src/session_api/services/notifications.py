@@ -4,18 +4,36 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import timedelta
-from typing import Any
 
 from session_api.auth import Principal
-from session_api.db.repositories.base import AnyRow
-from session_api.db.repositories.outbox import PublishedEvent
+from session_api.db.repositories.base import UNSET
+from session_api.db.repositories.outbox import PublishedEvent, StoredEvent
+from session_api.db.repositories.webhooks import (
+    NewWebhook,
+    WebhookChanges,
+    WebhookDelivery,
+    WebhookTarget,
+)
 from session_api.errors import ValidationProblem
 from session_api.notify.signing import generate_secret
 from session_api.notify.targets import malformed_target_reason, private_host_reason
-from session_api.notify.webhooks import PingOutcome, send_ping
+from session_api.notify.webhooks import PingOutcome, event_payload, send_ping
 from session_api.services import access
 from session_api.services.context import Context
+
+
+def public_event(event: StoredEvent) -> dict[str, object]:
+    """An outbox event as the feed lists it and webhooks receive it: one mapping for both."""
+    return event_payload(
+        event.event_id,
+        event.type,
+        event.session_id,
+        event.coachee_id,
+        event.occurred_at,
+        event.data,
+    )
 
 
 async def events_after(
@@ -34,21 +52,20 @@ async def create_webhook(
     url: str,
     event_types: Sequence[str] | None,
     allow_private_targets: bool,
-) -> AnyRow:
+) -> WebhookTarget:
     """Subscribe a URL to events, with a new signing secret."""
     principal.require_admin()
     _ensure_allowed_target(url, allow_private_targets)
     now = ctx.now()
     async with ctx.writing() as uow:
         subscription = await uow.webhooks.add(
-            {
-                "url": url,
-                "secret": generate_secret(),
-                "event_types": _distinct(event_types),
-                "active": True,
-                "created_at": now,
-                "updated_at": now,
-            }
+            NewWebhook(
+                url=url,
+                secret=generate_secret(),
+                event_types=_distinct(event_types),
+                created_at=now,
+                updated_at=now,
+            )
         )
         await uow.commit()
     return subscription
@@ -56,14 +73,14 @@ async def create_webhook(
 
 async def list_webhooks(
     ctx: Context, principal: Principal, *, after: uuid.UUID | None, limit: int
-) -> Sequence[AnyRow]:
+) -> Sequence[WebhookTarget]:
     """Subscriptions by id."""
     principal.require_admin()
     async with ctx.reading() as uow:
         return await uow.webhooks.page(after=after, limit=limit)
 
 
-async def get_webhook(ctx: Context, principal: Principal, webhook_id: uuid.UUID) -> AnyRow:
+async def get_webhook(ctx: Context, principal: Principal, webhook_id: uuid.UUID) -> WebhookTarget:
     """One subscription."""
     principal.require_admin()
     async with ctx.reading() as uow:
@@ -77,25 +94,22 @@ async def update_webhook(
     ctx: Context,
     principal: Principal,
     webhook_id: uuid.UUID,
-    changes: dict[str, Any],
+    changes: WebhookChanges,
     *,
     allow_private_targets: bool,
-) -> AnyRow:
+) -> WebhookTarget:
     """Change a subscription; re-activating it clears why it was disabled."""
     principal.require_admin()
-    for name in ("url", "active"):
-        if name in changes and changes[name] is None:
-            raise ValidationProblem(f"{name} cannot be null.")
-    if "url" in changes:
-        _ensure_allowed_target(changes["url"], allow_private_targets)
-    if "event_types" in changes:
-        changes["event_types"] = _distinct(changes["event_types"])
-    if changes.get("active") is True:
-        changes["disabled_reason"] = None
-    elif changes.get("active") is False:
-        changes["disabled_reason"] = f"disabled by {principal.actor}"
+    if changes.url is not UNSET:
+        _ensure_allowed_target(changes.url, allow_private_targets)
+    if changes.event_types is not UNSET:
+        changes = replace(changes, event_types=_distinct(changes.event_types))
+    if changes.active is True:
+        changes = replace(changes, disabled_reason=None)
+    elif changes.active is False:
+        changes = replace(changes, disabled_reason=f"disabled by {principal.actor}")
     async with ctx.writing() as uow:
-        subscription = await uow.webhooks.change(webhook_id, {**changes, "updated_at": ctx.now()})
+        subscription = await uow.webhooks.change(webhook_id, replace(changes, updated_at=ctx.now()))
         if subscription is None:
             raise access.not_found("webhook", webhook_id)
         await uow.commit()
@@ -104,7 +118,7 @@ async def update_webhook(
 
 async def rotate_webhook_secret(
     ctx: Context, principal: Principal, webhook_id: uuid.UUID, *, grace: timedelta
-) -> AnyRow:
+) -> WebhookTarget:
     """Give a subscription a new secret; the current one keeps signing during `grace`.
 
     Only one previous secret is kept: rotating again during a grace period ends the older
@@ -133,7 +147,7 @@ async def webhook_deliveries(
     before: int | None,
     limit: int,
     state: str | None,
-) -> Sequence[AnyRow]:
+) -> list[WebhookDelivery]:
     """A subscription's deliveries, newest first (one extra row means there are more)."""
     principal.require_admin()
     async with ctx.reading() as uow:

@@ -40,7 +40,7 @@ from session_api.db.repositories.outbox import (
     DueDelivery,
     NewDelivery,
 )
-from session_api.db.repositories.webhooks import WebhookTarget
+from session_api.db.repositories.webhooks import WebhookChanges, WebhookTarget
 from session_api.db.unit_of_work import UnitOfWork
 from session_api.domain.events import EventType
 from session_api.domain.reminders import still_applies
@@ -51,7 +51,6 @@ from session_api.notify.webhooks import (
     Subscription,
     WebhookGone,
     event_body,
-    event_payload,
     http_client,
     post_event,
     receives,
@@ -59,6 +58,7 @@ from session_api.notify.webhooks import (
 )
 from session_api.services.calendars import invite_session
 from session_api.services.context import Context
+from session_api.services.notifications import public_event
 from session_api.services.reminders import ReminderReport, claim_reminders
 
 log = logging.getLogger("session_api.worker")
@@ -260,7 +260,7 @@ async def _deliver_batch(
         if not claimed:
             return None
         sessions = await uow.calendars.invites(
-            list({d.session_id for d in claimed if d.channel == EMAIL and d.session_id})
+            list({d.event.session_id for d in claimed if d.channel == EMAIL and d.event.session_id})
         )
         subscription_ids = {_subscription_id(d) for d in claimed if d.channel == WEBHOOK}
         subscriptions = await uow.webhooks.by_ids([id_ for id_ in subscription_ids if id_])
@@ -295,7 +295,8 @@ def _prepare(
     for delivery in claimed:
         try:
             if delivery.channel == EMAIL:
-                session = None if delivery.session_id is None else sessions.get(delivery.session_id)
+                event = delivery.event
+                session = None if event.session_id is None else sessions.get(event.session_id)
                 mails.append(_mail_job(delivery, session, settings, now))
             elif delivery.channel == WEBHOOK:
                 webhooks.append(_webhook_job(delivery, subscriptions, now))
@@ -323,27 +324,27 @@ def _mail_job(
         recipient = Recipient(session.coachee_name, session.coachee_email, session.coachee_timezone)
     else:
         raise SendFailure(f"unknown recipient {delivery.destination!r}", permanent=True)
-    if delivery.type == EventType.SESSION_REMINDER_DUE and not still_applies(
-        session.status, session.starts_at, datetime.fromisoformat(delivery.data["starts_at"])
+    if delivery.event.type == EventType.SESSION_REMINDER_DUE and not still_applies(
+        session.status, session.starts_at, datetime.fromisoformat(delivery.event.data["starts_at"])
     ):
         raise SendFailure(
             "the session was moved or cancelled after its reminder came", permanent=True
         )
-    previous = delivery.data.get("previous_starts_at")
+    previous = delivery.event.data.get("previous_starts_at")
     message = compose(
-        delivery.type,
+        delivery.event.type,
         # The session as it is now: a late mail never shows a time that has since changed.
         invite_session(session),
         recipient,
         previous_starts_at=datetime.fromisoformat(previous) if previous else None,
-        message=delivery.data.get("message"),
+        message=delivery.event.data.get("message"),
         mail_from=settings.mail_from,
         sent_at=now,
     )
     # Stable across resends of this message, so mail clients can drop a duplicate.
     domain = str(message["Message-ID"]).rstrip(">").rpartition("@")[2]
-    message.replace_header("Message-ID", f"<{delivery.event_uuid}.{role}@{domain}>")
-    return _MailJob(delivery, message, name=f"{delivery.event_uuid}-{role}")
+    message.replace_header("Message-ID", f"<{delivery.event.event_id}.{role}@{domain}>")
+    return _MailJob(delivery, message, name=f"{delivery.event.event_id}-{role}")
 
 
 def _subscription_id(delivery: DueDelivery) -> uuid.UUID | None:
@@ -365,16 +366,9 @@ def _webhook_job(
             f"the webhook subscription is disabled: {subscription.disabled_reason}",
             permanent=True,
         )
-    payload = event_payload(
-        event_id=delivery.event_uuid,
-        type_=delivery.type,
-        session_id=delivery.session_id,
-        coachee_id=delivery.coachee_id,
-        occurred_at=delivery.occurred_at,
-        data=delivery.data,
-    )
     secrets = signing_secrets(subscription, now)
-    return _WebhookJob(delivery, subscription.url, secrets, event_body(payload))
+    body = event_body(public_event(delivery.event))
+    return _WebhookJob(delivery, subscription.url, secrets, body)
 
 
 async def _send_mails(jobs: Sequence[_MailJob], settings: Settings) -> list[_Outcome]:
@@ -424,7 +418,7 @@ async def _send_webhooks(
                         client,
                         job.url,
                         job.secrets,
-                        msg_id=str(job.delivery.event_uuid),
+                        msg_id=str(job.delivery.event.event_id),
                         timestamp=int(clock().timestamp()),
                         body=job.body,
                         allow_private_targets=allow_private_targets,
@@ -485,7 +479,7 @@ async def _settle(
         disabled = f"{reason} on {now.isoformat()}; re-enable with PATCH active=true"
         await uow.webhooks.change(
             uuid.UUID(subscription_id),
-            {"active": False, "disabled_reason": disabled, "updated_at": now},
+            WebhookChanges(active=False, disabled_reason=disabled, updated_at=now),
         )
         await uow.outbox.fail_pending_webhooks(
             subscription_id, f"the webhook subscription was disabled: {reason}"

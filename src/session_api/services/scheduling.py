@@ -34,7 +34,7 @@ from session_api.services.changes import (
     Change,
     Moment,
     MonthShift,
-    record,
+    record_change,
     record_new,
 )
 from session_api.services.context import Context
@@ -79,23 +79,19 @@ async def book(ctx: Context, principal: Principal, command: NewSession) -> Numbe
         minutes = command.duration_minutes or facts.session_minutes
         wanted = booking.placement(facts, command.starts_at, minutes)
         ledger = await load_ledger(uow, facts, wanted, excluding=None)
-        place = booking.place_new(
-            facts,
-            command.starts_at,
-            minutes,
+        asked = booking.NewBooking(
             status=command.status,
             now=now,
             by_coachee=by_coachee,
             override_availability=command.override_availability,
-            ledger=ledger,
         )
-        session_id = uuid.uuid4()
-        await record_new(
+        place = booking.place_new(facts, command.starts_at, minutes, asked, ledger)
+        written = await record_new(
             uow,
             principal,
             now,
             facts,
-            [(session_id, place)],
+            [(uuid.uuid4(), place)],
             status=command.status,
             note=command.note,
             override_availability=command.override_availability,
@@ -103,7 +99,8 @@ async def book(ctx: Context, principal: Principal, command: NewSession) -> Numbe
             action="recorded" if backfill else str(command.status),
             event_data={"backfill": backfill},
         )
-        return await sessions.finish(uow, session_id)
+        assert written is not None
+        return await sessions.commit_written(uow, written, facts, facts.coach_id)
 
 
 async def reschedule(
@@ -140,18 +137,6 @@ async def reschedule(
             # Nothing moves: no write, no history, no event, no e-mail.
             return await sessions.finish(uow, session_id)
         status = booking.moved_status(current, by_coachee=by_coachee)
-        await uow.sessions.change_where_version(
-            session_id,
-            current.version,
-            {
-                "starts_at": place.starts_at,
-                "ends_at": place.ends_at,
-                "month": place.month,
-                "status": status,
-                "sequence": current.sequence + 1,
-                "updated_at": now,
-            },
-        )
         shifts = []
         if place.month != current.month:
             limit = facts.sessions_per_month
@@ -161,30 +146,37 @@ async def reschedule(
                 MonthShift(facts.coachee_id, place.month, limit, entered, entered + 1),
                 MonthShift(facts.coachee_id, current.month, limit, left, left - 1),
             ]
-        await record(
+        written = await record_change(
             uow,
             principal,
             now,
-            [
-                Change(
-                    session_id,
-                    facts.coachee_id,
-                    "rescheduled",
-                    before=Moment.of(current),
-                    after=Moment(place, status),
-                    event_type=EventType.SESSION_RESCHEDULED,
-                    message=command.message,
-                    override_availability=command.override_availability,
-                    event_data={
-                        "previous_starts_at": current.starts_at.isoformat(),
-                        "previous_ends_at": current.ends_at.isoformat(),
-                        "message": command.message,
-                    },
-                )
-            ],
-            shifts,
+            Change(
+                session_id,
+                facts.coachee_id,
+                "rescheduled",
+                before=Moment.of(current),
+                after=Moment(place, status),
+                event_type=EventType.SESSION_RESCHEDULED,
+                message=command.message,
+                override_availability=command.override_availability,
+                event_data={
+                    "previous_starts_at": current.starts_at.isoformat(),
+                    "previous_ends_at": current.ends_at.isoformat(),
+                    "message": command.message,
+                },
+            ),
+            version=current.version,
+            values={
+                "starts_at": place.starts_at,
+                "ends_at": place.ends_at,
+                "month": place.month,
+                "status": status,
+                "sequence": current.sequence + 1,
+                "updated_at": now,
+            },
+            shifts=shifts,
         )
-        return await sessions.finish(uow, session_id)
+        return await sessions.commit_written(uow, written, facts, current.coachee_coach_id)
 
 
 async def cancel(
@@ -200,10 +192,33 @@ async def cancel(
     async with ctx.writing() as uow:
         current = await sessions.locked_for_change(uow, principal, session_id, expected_versions)
         status = booking.cancel_status(current, now=now, by_coachee=principal.role is Role.COACHEE)
-        await uow.sessions.change_where_version(
-            session_id,
-            current.version,
-            {
+        shifts = []
+        if status is SessionStatus.CANCELLED:
+            # Counted before the write, while the session still takes its place.
+            facts = current.booking
+            limit = facts.sessions_per_month
+            counts = await uow.sessions.usage(facts.coachee_id, current.month)
+            used = quota.MonthUsage(current.month, limit, counts).used
+            shifts = [MonthShift(facts.coachee_id, current.month, limit, used, used - 1)]
+        written = await record_change(
+            uow,
+            principal,
+            now,
+            Change(
+                session_id,
+                current.booking.coachee_id,
+                str(status),
+                before=Moment.of(current),
+                after=Moment(_place_of(current), status),
+                event_type=EventType.SESSION_CANCELLED,
+                message=message,
+                event_data={
+                    "message": message,
+                    "late": status is SessionStatus.LATE_CANCELLED,
+                },
+            ),
+            version=current.version,
+            values={
                 "status": status,
                 "cancelled_by": principal.actor,
                 "cancelled_at": now,
@@ -211,36 +226,11 @@ async def cancel(
                 "sequence": current.sequence + 1,
                 "updated_at": now,
             },
+            shifts=shifts,
         )
-        shifts = []
-        if status is SessionStatus.CANCELLED:
-            facts = current.booking
-            limit = facts.sessions_per_month
-            counts = await uow.sessions.usage(facts.coachee_id, current.month)
-            left = quota.MonthUsage(current.month, limit, counts).used
-            shifts = [MonthShift(facts.coachee_id, current.month, limit, left + 1, left)]
-        await record(
-            uow,
-            principal,
-            now,
-            [
-                Change(
-                    session_id,
-                    current.booking.coachee_id,
-                    str(status),
-                    before=Moment.of(current),
-                    after=Moment(_place_of(current), status),
-                    event_type=EventType.SESSION_CANCELLED,
-                    message=message,
-                    event_data={
-                        "message": message,
-                        "late": status is SessionStatus.LATE_CANCELLED,
-                    },
-                )
-            ],
-            shifts,
+        return await sessions.commit_written(
+            uow, written, current.booking, current.coachee_coach_id
         )
-        return await sessions.finish(uow, session_id)
 
 
 async def confirm(
@@ -316,19 +306,25 @@ async def load_ledger(
     A moved session's own month is counted too, as it leaves that month; `with_counts=False`
     loads only the blocking session.
     """
-    blocking = await uow.sessions.first_conflict(
+    excluding_id = None if excluding is None else excluding.id
+    if not with_counts:
+        blocking = await uow.sessions.first_conflict(
+            coach_id=facts.coach_id,
+            coachee_id=facts.coachee_id,
+            starts_at=place.starts_at,
+            ends_at=place.ends_at,
+            excluding=excluding_id,
+        )
+        return Ledger({}, [] if blocking is None else [blocking])
+    return await uow.sessions.ledger(
         coach_id=facts.coach_id,
         coachee_id=facts.coachee_id,
         starts_at=place.starts_at,
         ends_at=place.ends_at,
-        excluding=None if excluding is None else excluding.id,
+        first_month=place.month if excluding is None else min(place.month, excluding.month),
+        last_month=facts.last_month,
+        excluding=excluding_id,
     )
-    open_sessions = [] if blocking is None else [blocking]
-    if not with_counts:
-        return Ledger({}, open_sessions)
-    first = place.month if excluding is None else min(place.month, excluding.month)
-    counts = await uow.sessions.usage_by_month(facts.coachee_id, first, facts.last_month)
-    return Ledger(counts, open_sessions)
 
 
 async def _transition(
@@ -343,27 +339,24 @@ async def _transition(
     message: str | None,
 ) -> NumberedSession:
     """Change only the status of a session, with its history and event."""
-    await uow.sessions.change_where_version(
-        current.id, current.version, {"status": status, "updated_at": now}
-    )
-    await record(
+    written = await record_change(
         uow,
         principal,
         now,
-        [
-            Change(
-                current.id,
-                current.booking.coachee_id,
-                action,
-                before=Moment.of(current),
-                after=Moment(_place_of(current), status),
-                event_type=event_type,
-                message=message,
-                event_data={"message": message},
-            )
-        ],
+        Change(
+            current.id,
+            current.booking.coachee_id,
+            action,
+            before=Moment.of(current),
+            after=Moment(_place_of(current), status),
+            event_type=event_type,
+            message=message,
+            event_data={"message": message},
+        ),
+        version=current.version,
+        values={"status": status, "updated_at": now},
     )
-    return await sessions.finish(uow, current.id)
+    return await sessions.commit_written(uow, written, current.booking, current.coachee_coach_id)
 
 
 def _place_of(session: SessionFacts) -> Placement:

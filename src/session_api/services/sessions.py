@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 
 from session_api.auth import Principal
-from session_api.db.repositories.sessions import NumberedSession, RecordedChange
+from session_api.db.repositories.sessions import NumberedSession, RecordedChange, WrittenSession
 from session_api.db.unit_of_work import UnitOfWork
-from session_api.domain.booking import SessionFacts
+from session_api.domain.booking import BookingFacts, SessionFacts
 from session_api.errors import PreconditionFailed
 from session_api.services import access
 from session_api.services.access import not_found
@@ -35,6 +35,22 @@ async def finish(uow: UnitOfWork, session_id: uuid.UUID) -> NumberedSession:
     assert changed is not None
     await uow.commit()
     return changed
+
+
+async def commit_written(
+    uow: UnitOfWork, written: WrittenSession, facts: BookingFacts, coachee_coach_id: uuid.UUID
+) -> NumberedSession:
+    """Commit, then show the session as its write returned it, with the locked facts.
+
+    The write's RETURNING numbered it, so nothing is read back.
+    """
+    await uow.commit()
+    return NumberedSession(
+        **vars(written),
+        sessions_per_month=facts.sessions_per_month,
+        coachee_name=facts.coachee_name,
+        coachee_coach_id=coachee_coach_id,
+    )
 
 
 async def visible_numbered(

@@ -10,7 +10,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from session_api.auth import Principal, Role
-from session_api.db.repositories.base import AnyRow
+from session_api.db.repositories.coachees import CoacheeInProgram
 from session_api.db.repositories.sessions import OPEN, NumberedSession
 from session_api.db.repositories.views import FutureSessions
 from session_api.domain.months import month_of
@@ -24,13 +24,13 @@ from session_api.services.context import Context
 class UnscheduledCoachee:
     """An active coachee with nothing ahead, and where their schedule dialog opens."""
 
-    coachee: AnyRow
+    coachee: CoacheeInProgram
     default_slot: DefaultSlot | None
 
 
 async def next_sessions(
     ctx: Context, principal: Principal, coach_id: uuid.UUID
-) -> list[NumberedSession]:
+) -> Sequence[NumberedSession]:
     """Each active coachee's earliest future open session; a coachee gets only their own."""
     access.refuse_other_coach(principal, coach_id)
     async with ctx.reading() as uow:
@@ -56,7 +56,7 @@ async def listed_sessions(
     starts_before: datetime | None = None,
     after: tuple[datetime, uuid.UUID] | None = None,
     limit: int,
-) -> list[NumberedSession]:
+) -> Sequence[NumberedSession]:
     """Up to `limit + 1` sessions of a view the caller may see; filters only narrow them.
 
     `all-future`: open sessions ahead; `unmarked`: scheduled sessions that ended unmarked.

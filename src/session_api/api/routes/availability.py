@@ -17,7 +17,7 @@ from session_api.api.schemas.availability import (
     FreeSlotsRead,
     MonthQuotaRead,
 )
-from session_api.domain.availability import availability_to_json
+from session_api.domain.availability import availability_from_json, availability_to_json
 from session_api.domain.booking import MAX_SESSION_MINUTES, MIN_SESSION_MINUTES
 from session_api.services import access, availability
 
@@ -97,7 +97,10 @@ async def put_availability(
 ) -> AvailabilityRead:
     """Replace the coach's availability."""
     stored = await availability.put_availability(
-        ctx, principal, access.parse_id("coach", coach_id), body.model_dump(mode="json")
+        ctx,
+        principal,
+        access.parse_id("coach", coach_id),
+        availability_from_json(body.model_dump(mode="json")),
     )
     return AvailabilityRead.model_validate(availability_to_json(stored))
 

@@ -89,9 +89,15 @@ async def get_coach_calendar(
 async def create_calendar_key(
     coach_id: str, ctx: ContextDep, principal: PrincipalDep, response: Response
 ) -> CalendarKey:
-    """A new key for the coach's calendar URL (the coach or admins); the old URL stops working."""
+    """A new key for the coach's calendar URL (the coach or admins); the old URL stops working.
+
+    The key is shown in this answer only: the service stores its SHA-256 digest, and the answer
+    says `Cache-Control: no-store`, so it is not kept for `Idempotency-Key` retries either; a
+    retry makes a new key, which replaces this one.
+    """
     coach = access.parse_id("coach", coach_id)
     key = await calendars.new_calendar_key(ctx, principal, coach)
     calendar_key = CalendarKey.for_coach(coach, key)
     locate(response, calendar_key.url)
+    response.headers["Cache-Control"] = "no-store"
     return calendar_key

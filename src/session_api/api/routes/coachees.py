@@ -11,9 +11,10 @@ from session_api.api.created import created, locate
 from session_api.api.deps import ContextDep, PrincipalDep, QueryCheckedRoute
 from session_api.api.paging import BY_ID, Cursor, Limit, page_by_id
 from session_api.api.problems import problems
-from session_api.api.schemas.common import ItemList, Page
+from session_api.api.schemas.common import ItemList, Page, changes_of, command_of
 from session_api.api.schemas.people import CoacheeCreate, CoacheeRead, CoacheeUpdate
 from session_api.api.schemas.sessions import DefaultSlotRead, MonthUsageRead, month_usage_fields
+from session_api.db.repositories.coachees import CoacheeChanges, NewCoachee
 from session_api.services import access, allowance, catalog
 
 router = APIRouter(prefix="/v1/coachees", tags=["coachees"], route_class=QueryCheckedRoute)
@@ -24,7 +25,7 @@ async def create_coachee(
     body: CoacheeCreate, ctx: ContextDep, principal: PrincipalDep, response: Response
 ) -> CoacheeRead:
     """Enrol a coachee in a program with a coach (admins)."""
-    coachee = await catalog.create_coachee(ctx, principal, body.model_dump())
+    coachee = await catalog.create_coachee(ctx, principal, command_of(body, NewCoachee))
     locate(response, f"/v1/coachees/{coachee.id}")
     return CoacheeRead.model_validate(coachee)
 
@@ -57,11 +58,9 @@ async def update_coachee(
     as `reassigned` in their history); 409 `time_conflict` while the new coach is busy at one
     of those times. Sessions in the past stay with the coach who held them.
     """
+    changes = changes_of(body, CoacheeChanges)
     coachee = await catalog.update_coachee(
-        ctx,
-        principal,
-        access.parse_id("coachee", coachee_id),
-        body.model_dump(exclude_unset=True),
+        ctx, principal, access.parse_id("coachee", coachee_id), changes
     )
     return CoacheeRead.model_validate(coachee)
 

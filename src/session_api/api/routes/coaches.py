@@ -8,8 +8,9 @@ from session_api.api.created import created, locate
 from session_api.api.deps import ContextDep, PrincipalDep, QueryCheckedRoute
 from session_api.api.paging import BY_ID, Cursor, Limit, page_by_id
 from session_api.api.problems import problems
-from session_api.api.schemas.common import Page
+from session_api.api.schemas.common import Page, changes_of, command_of
 from session_api.api.schemas.people import CoachCreate, CoachRead, CoachUpdate
+from session_api.db.repositories.coaches import CoachChanges, NewCoach
 from session_api.services import access, catalog
 
 router = APIRouter(prefix="/v1/coaches", tags=["coaches"], route_class=QueryCheckedRoute)
@@ -20,7 +21,7 @@ async def create_coach(
     body: CoachCreate, ctx: ContextDep, principal: PrincipalDep, response: Response
 ) -> CoachRead:
     """Create a coach (admins)."""
-    coach = await catalog.create_coach(ctx, principal, body.model_dump())
+    coach = await catalog.create_coach(ctx, principal, command_of(body, NewCoach))
     locate(response, f"/v1/coaches/{coach.id}")
     return CoachRead.model_validate(coach)
 
@@ -47,7 +48,6 @@ async def update_coach(
     coach_id: str, body: CoachUpdate, ctx: ContextDep, principal: PrincipalDep
 ) -> CoachRead:
     """Change a coach (admins)."""
-    coach = await catalog.update_coach(
-        ctx, principal, access.parse_id("coach", coach_id), body.model_dump(exclude_unset=True)
-    )
+    changes = changes_of(body, CoachChanges)
+    coach = await catalog.update_coach(ctx, principal, access.parse_id("coach", coach_id), changes)
     return CoachRead.model_validate(coach)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Annotated
 
@@ -11,7 +12,7 @@ from session_api.api.created import created, locate
 from session_api.api.deps import ContextDep, PrincipalDep, QueryCheckedRoute, SettingsDep
 from session_api.api.paging import BY_ID, BY_POSITION, Cursor, Limit, page_by_id
 from session_api.api.problems import problems
-from session_api.api.schemas.common import Page
+from session_api.api.schemas.common import Page, changes_of
 from session_api.api.schemas.notifications import (
     DeliveryStatus,
     EventPage,
@@ -25,6 +26,8 @@ from session_api.api.schemas.notifications import (
     WebhookTestResult,
     WebhookUpdate,
 )
+from session_api.db.repositories.base import UNSET
+from session_api.db.repositories.webhooks import WebhookChanges
 from session_api.services import access, notifications
 
 router = APIRouter(tags=["notifications"], route_class=QueryCheckedRoute)
@@ -51,17 +54,7 @@ async def list_events(
     """
     position = BY_POSITION.decode(cursor) or 0
     rows = await notifications.events_after(ctx, principal, after=position, limit=limit)
-    items = [
-        EventRead(
-            id=row.event_id,
-            type=row.type,
-            session_id=row.session_id,
-            coachee_id=row.coachee_id,
-            occurred_at=row.occurred_at,
-            data=row.data,
-        )
-        for row in rows
-    ]
+    items = [EventRead.model_validate(notifications.public_event(row)) for row in rows]
     if rows:
         position = rows[-1].feed_position
     return EventPage(items=items, next_cursor=BY_POSITION.encode(position))
@@ -135,9 +128,9 @@ async def update_webhook(
     An inactive subscription receives no new events, and what it had not received yet is
     given up.
     """
-    changes = body.model_dump(exclude_unset=True)
-    if changes.get("url") is not None:
-        changes["url"] = str(changes["url"])
+    changes = changes_of(body, WebhookChanges, nullable={"event_types"})
+    if changes.url is not UNSET:
+        changes = replace(changes, url=str(changes.url))
     row = await notifications.update_webhook(
         ctx,
         principal,

@@ -8,8 +8,9 @@ from session_api.api.created import created, locate
 from session_api.api.deps import ContextDep, PrincipalDep, QueryCheckedRoute
 from session_api.api.paging import BY_ID, Cursor, Limit, page_by_id
 from session_api.api.problems import problems
-from session_api.api.schemas.common import Page
+from session_api.api.schemas.common import Page, changes_of, command_of
 from session_api.api.schemas.programs import ProgramCreate, ProgramRead, ProgramUpdate
+from session_api.db.repositories.programs import NewProgram, ProgramChanges
 from session_api.services import access, catalog
 
 router = APIRouter(prefix="/v1/programs", tags=["programs"], route_class=QueryCheckedRoute)
@@ -20,7 +21,7 @@ async def create_program(
     body: ProgramCreate, ctx: ContextDep, principal: PrincipalDep, response: Response
 ) -> ProgramRead:
     """Create a program (admins)."""
-    program = await catalog.create_program(ctx, principal, body.model_dump())
+    program = await catalog.create_program(ctx, principal, command_of(body, NewProgram))
     locate(response, f"/v1/programs/{program.id}")
     return ProgramRead.model_validate(program)
 
@@ -47,7 +48,8 @@ async def update_program(
     program_id: str, body: ProgramUpdate, ctx: ContextDep, principal: PrincipalDep
 ) -> ProgramRead:
     """Change a program (admins); lowering the monthly limit never cancels anything."""
+    changes = changes_of(body, ProgramChanges, nullable={"starts_on", "ends_on"})
     program = await catalog.update_program(
-        ctx, principal, access.parse_id("program", program_id), body.model_dump(exclude_unset=True)
+        ctx, principal, access.parse_id("program", program_id), changes
     )
     return ProgramRead.model_validate(program)

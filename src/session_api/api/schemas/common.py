@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from datetime import UTC, date, datetime, time
 from functools import cache
 from importlib import resources
 from types import UnionType
-from typing import Annotated, Any, Generic, TypeVar, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar, Union, get_args, get_origin
 from zoneinfo import available_timezones
 
 from pydantic import (
@@ -21,6 +22,11 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
+
+from session_api.errors import ValidationProblem
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _ANY_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -133,6 +139,25 @@ class OutputModel(BaseModel):
 
 
 ItemT = TypeVar("ItemT")
+Command = TypeVar("Command", bound="DataclassInstance")
+
+
+def command_of(body: BaseModel, kind: type[Command]) -> Command:
+    """A create body as a service's typed command, whose fields are the body's."""
+    return kind(**body.model_dump())
+
+
+def changes_of(body: BaseModel, kind: type[Command], *, nullable: Collection[str] = ()) -> Command:
+    """A PATCH body as a service's typed changes: the fields it sent, the rest left unset.
+
+    Fields that may not be null (all but `nullable`) are optional in the body only so that
+    they can be left out; a null sent for one is refused here, before anything is read.
+    """
+    sent = body.model_dump(exclude_unset=True)
+    for name, value in sent.items():
+        if value is None and name not in nullable:
+            raise ValidationProblem(f"{name} cannot be null.")
+    return kind(**sent)
 
 
 class Page(BaseModel, Generic[ItemT]):

@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
 from session_api.api.schemas.common import InputModel, Instant, LongText
+from session_api.db.repositories.sessions import NumberedSession
 from session_api.domain.booking import MAX_OCCURRENCES, MAX_SESSION_MINUTES, MIN_SESSION_MINUTES
 from session_api.domain.quota import MonthUsage, SessionStatus, label
 
@@ -112,13 +113,13 @@ class SessionRead(BaseModel):
     updated_at: datetime
 
     @classmethod
-    def from_row(cls, row: Any) -> SessionRead:
+    def from_row(cls, row: NumberedSession) -> SessionRead:
         """Build from a row of `numbered_sessions()`, validating once."""
         return cls.model_validate(session_fields(row))
 
 
-def session_fields(row: Any) -> dict[str, Any]:
-    """The fields of `SessionRead` from a numbered session (a `NumberedSession` or view row)."""
+def session_fields(row: NumberedSession) -> dict[str, object]:
+    """The fields of `SessionRead` from a numbered session."""
     number = row.session_number
     per_month = row.sessions_per_month
     starts_at, ends_at = row.starts_at, row.ends_at
@@ -183,7 +184,7 @@ class MonthUsageRead(BaseModel):
     cancelled: int
 
 
-def month_usage_fields(usage: MonthUsage) -> dict[str, Any]:
+def month_usage_fields(usage: MonthUsage) -> dict[str, object]:
     """The fields of `MonthUsageRead` from a month's usage, ready for JSON."""
     return {
         "month": usage.month,

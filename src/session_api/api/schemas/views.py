@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
 
 from session_api.api.schemas.people import CoacheeRead
 from session_api.api.schemas.sessions import DefaultSlotRead, SessionRead, session_fields
+from session_api.db.repositories.coachees import StoredCoachee
+from session_api.db.repositories.sessions import NumberedSession
 from session_api.domain.quota import DefaultSlot
 
 
@@ -23,12 +24,12 @@ class CoacheeSessionRead(SessionRead):
     coachee_name: str
 
     @classmethod
-    def from_row(cls, row: Any) -> CoacheeSessionRead:
+    def from_row(cls, row: NumberedSession) -> CoacheeSessionRead:
         """Build from a row of `numbered_sessions()`, validating once."""
         return cls.model_validate(coachee_session_fields(row))
 
 
-def coachee_session_fields(row: Any) -> dict[str, Any]:
+def coachee_session_fields(row: NumberedSession) -> dict[str, object]:
     """The fields of `CoacheeSessionRead` from a numbered session, ready for JSON."""
     return {**session_fields(row), "coachee_name": row.coachee_name}
 
@@ -39,7 +40,7 @@ class UnscheduledCoacheeRead(CoacheeRead):
     default_slot: DefaultSlotRead | None
 
     @classmethod
-    def from_view(cls, coachee: Any, slot: DefaultSlot | None) -> UnscheduledCoacheeRead:
+    def from_view(cls, coachee: StoredCoachee, slot: DefaultSlot | None) -> UnscheduledCoacheeRead:
         """Build from a coachee row and its default slot."""
         default = (
             None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +25,23 @@ class NewEvent:
     session_id: uuid.UUID | None = None
 
 
+# The columns `event_values` fills.
+EVENT_COLUMNS = ("event_id", "type", "coachee_id", "occurred_at", "data", "session_id")
+
+
+def event_values(row: NewEvent) -> dict[str, Any]:
+    """The columns of one outbox row; its public event id is drawn here."""
+    # Not `asdict`: it would deep-copy the data on every write.
+    return {
+        "event_id": uuid.uuid4(),
+        "type": row.type,
+        "coachee_id": row.coachee_id,
+        "occurred_at": row.occurred_at,
+        "data": row.data,
+        "session_id": row.session_id,
+    }
+
+
 class EventRepository(Repository):
     """Queries of the events table."""
 
@@ -33,6 +50,4 @@ class EventRepository(Repository):
     async def record_many(self, rows: Sequence[NewEvent]) -> None:
         """Append events in one statement."""
         if rows:
-            await self._connection.execute(
-                insert(events), [{"event_id": uuid.uuid4(), **asdict(row)} for row in rows]
-            )
+            await self._connection.execute(insert(events), [event_values(row) for row in rows])

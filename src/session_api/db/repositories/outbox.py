@@ -57,19 +57,14 @@ class NewDelivery:
 
 @dataclass(frozen=True)
 class DueDelivery:
-    """A leased delivery with its event; `attempts` counts those before this lease."""
+    """A leased delivery with the event it carries; `attempts` counts those before this lease."""
 
     id: int
     channel: str
     destination: str
     attempts: int
     created_at: datetime
-    event_uuid: uuid.UUID
-    type: str
-    session_id: uuid.UUID | None
-    coachee_id: uuid.UUID
-    occurred_at: datetime
-    data: dict[str, Any]
+    event: StoredEvent
 
 
 @dataclass(frozen=True)
@@ -173,7 +168,7 @@ class OutboxRepository(Repository):
                 deliveries.c.destination,
                 deliveries.c.attempts,
                 deliveries.c.created_at,
-                events.c.event_id.label("event_uuid"),
+                events.c.event_id,
                 events.c.type,
                 events.c.session_id,
                 events.c.coachee_id,
@@ -186,7 +181,10 @@ class OutboxRepository(Repository):
             .limit(limit)
             .with_for_update(of=deliveries, skip_locked=True)
         )
-        rows = [DueDelivery(**row._mapping) for row in await self._connection.execute(query)]
+        rows = [
+            typed(DueDelivery, row, event=typed(StoredEvent, row))
+            for row in await self._connection.execute(query)
+        ]
         if rows:
             await self._connection.execute(
                 update(deliveries)

@@ -6,42 +6,54 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple, TypedDict
+from functools import cache
+from typing import Any, Literal, TypedDict
 
 from sqlalchemy import (
+    CompoundSelect,
+    FromClause,
+    Label,
     Select,
+    Table,
     bindparam,
     case,
     func,
     insert,
+    null,
     or_,
     select,
     tuple_,
+    union_all,
     update,
 )
 
 from session_api.db.models import (
     coachees,
     coaches,
+    events,
     programs,
     session_history,
     sessions,
 )
 from session_api.db.precompiled import ReadStatement
-from session_api.db.repositories.base import AnyRow, Repository
+from session_api.db.repositories.base import AnyRow, Repository, typed
+from session_api.db.repositories.events import (
+    EVENT_COLUMNS,
+    EventRepository,
+    NewEvent,
+    event_values,
+)
 from session_api.domain.availability import availability_from_json
-from session_api.domain.booking import BookingFacts, OpenSession, SessionFacts
+from session_api.domain.booking import BookingFacts, Ledger, OpenSession, SessionFacts
+from session_api.domain.months import LAST_MONTH
 from session_api.domain.quota import COUNTING_STATUSES, OPEN_STATUSES, SessionStatus
 
 COUNTING = sorted(COUNTING_STATUSES)
 
 
-class NumberedSession(NamedTuple):
-    """A session as the API shows it: numbered in its coachee's month, with the month's M.
-
-    A named tuple, not a frozen dataclass: pages build fifty of them per answer, and a frozen
-    dataclass of twenty fields costs ten times as much to build (2 us against 0.2).
-    """
+@dataclass(frozen=True)
+class WrittenSession:
+    """A session as a write stored it, numbered in its coachee's month."""
 
     id: uuid.UUID
     coachee_id: uuid.UUID
@@ -60,6 +72,12 @@ class NumberedSession(NamedTuple):
     created_at: datetime
     updated_at: datetime
     session_number: int | None
+
+
+@dataclass(frozen=True)
+class NumberedSession(WrittenSession):
+    """A session as the API shows it: numbered in its coachee's month, with the month's M."""
+
     sessions_per_month: int
     coachee_name: str
     coachee_coach_id: uuid.UUID
@@ -150,24 +168,36 @@ OPEN = sorted(OPEN_STATUSES)
 
 _peers = sessions.alias("peer")
 
-# "Session N of M": the rank of a counting session among its coachee's counting sessions of the
-# same month, by (starts_at, id). A correlated count served by the (coachee_id, month, starts_at,
-# id) index, so a page of sessions costs one statement whatever its size.
-SESSION_NUMBER = case(
-    (sessions.c.status == "cancelled", None),
-    else_=(
-        select(func.count())
-        .select_from(_peers)
-        .where(
-            _peers.c.coachee_id == sessions.c.coachee_id,
-            _peers.c.month == sessions.c.month,
-            _peers.c.status.in_(COUNTING),
-            tuple_(_peers.c.starts_at, _peers.c.id) <= tuple_(sessions.c.starts_at, sessions.c.id),
-        )
-        .correlate(sessions)
-        .scalar_subquery()
-    ),
-).label("session_number")
+
+def session_number(of: FromClause) -> Label[Any]:
+    """The N of "Session N of M" for the rows of `of` (the sessions table, or a write's rows).
+
+    The rank of a counting session among its coachee's counting sessions of the same month, by
+    (starts_at, id). A correlated count served by the (coachee_id, month, starts_at, id) index,
+    so a page of sessions costs one statement whatever its size. It counts the others ahead
+    and adds one, never the row itself: a statement that writes the row may still see it as
+    it was before (PostgreSQL's data-modifying CTEs do), or not see an inserted one at all.
+    """
+    return case(
+        (of.c.status == "cancelled", None),
+        else_=1
+        + (
+            select(func.count())
+            .select_from(_peers)
+            .where(
+                _peers.c.coachee_id == of.c.coachee_id,
+                _peers.c.month == of.c.month,
+                _peers.c.status.in_(COUNTING),
+                _peers.c.id != of.c.id,
+                tuple_(_peers.c.starts_at, _peers.c.id) < tuple_(of.c.starts_at, of.c.id),
+            )
+            .correlate(of)
+            .scalar_subquery()
+        ),
+    ).label("session_number")
+
+
+SESSION_NUMBER = session_number(sessions)
 
 
 def numbered_sessions() -> Select[*tuple[Any, ...]]:
@@ -224,6 +254,9 @@ _LOCK_FOR_CHANGE = (
     .with_for_update(of=[coachees, coaches])
 )
 
+# The conflict check and the usage are a statement of their own, after the lock: on PostgreSQL
+# a locking read that waited for another writer returns the rows it locked as they are now, but
+# reads every other table from the snapshot taken before the wait, missing that writer's session.
 _LOCK_BOOKING = (
     select(*_BOOKING_FACTS)
     .join(programs, programs.c.id == coachees.c.program_id)
@@ -253,6 +286,45 @@ _OPEN_BETWEEN = (
 )
 _FIRST_CONFLICT = _OPEN_BETWEEN.limit(1)
 _FIRST_CONFLICT_EXCEPT = _FIRST_CONFLICT.where(sessions.c.id != bindparam("excluding"))
+
+
+def _ledger_of(first_conflict: Select[*tuple[Any, ...]]) -> CompoundSelect[*tuple[Any, ...]]:
+    """The first blocking session and the counts by month and status, in one statement.
+
+    A blocking row has no count; a count row has no session. Run after the lock, so both
+    halves see every committed write of the coachee and the coach.
+    """
+    blocking = first_conflict.subquery("blocking")
+    return union_all(
+        select(
+            blocking.c.id,
+            blocking.c.coachee_id,
+            blocking.c.starts_at,
+            blocking.c.ends_at,
+            null().label("month"),
+            null().label("status"),
+            null().label("n"),
+        ),
+        select(
+            null(),
+            null(),
+            null(),
+            null(),
+            sessions.c.month,
+            sessions.c.status,
+            func.count(),
+        )
+        .where(
+            sessions.c.coachee_id == bindparam("coachee_id"),
+            sessions.c.month >= bindparam("first_month"),
+            sessions.c.month <= bindparam("last_month"),
+        )
+        .group_by(sessions.c.month, sessions.c.status),
+    )
+
+
+_LEDGER = _ledger_of(_FIRST_CONFLICT)
+_LEDGER_EXCEPT = _ledger_of(_FIRST_CONFLICT_EXCEPT)
 _USAGE = (
     select(sessions.c.status, func.count().label("n"))
     .where(
@@ -265,6 +337,47 @@ _USAGE = (
 _CHANGE_WHERE_VERSION = update(sessions).where(
     sessions.c.id == bindparam("b_id"), sessions.c.version == bindparam("b_version")
 )
+
+
+def _values_of(table: Table, prefix: str, names: Iterable[str]) -> dict[str, Any]:
+    """Bind parameters for some columns of `table`, named `prefix` + column."""
+    return {name: bindparam(prefix + name, type_=table.c[name].type) for name in names}
+
+
+@cache
+def _recorded_write(
+    kind: Literal["insert", "update"],
+    columns: tuple[str, ...],
+    history: tuple[str, ...],
+    events_written: int,
+) -> Select[*tuple[Any, ...]]:
+    """One PostgreSQL statement: a session's insert or update, its history entry and its
+    outbox rows, answering with the session as stored and numbered.
+
+    The history and outbox inserts are data-modifying CTEs of the same statement, so they
+    commit or roll back with the write. Built once per shape, then only bound.
+    """
+    if kind == "insert":
+        write: Any = insert(sessions).values(_values_of(sessions, "s_", columns))
+    else:
+        write = (
+            update(sessions)
+            .where(sessions.c.id == bindparam("b_id"), sessions.c.version == bindparam("b_version"))
+            .values(_values_of(sessions, "s_", columns))
+        )
+    written = write.returning(*sessions.c).cte("written")
+    entry = insert(session_history).values(_values_of(session_history, "h_", history))
+    ctes = [entry.cte("entry")]
+    if events_written:
+        # INSERT … SELECT … UNION ALL, not a multi-row VALUES: SQLAlchemy caches the compiled
+        # form of this one, and compiling costs more than the round trip saved.
+        rows = [
+            select(*_values_of(events, f"e{n}_", EVENT_COLUMNS).values())
+            for n in range(events_written)
+        ]
+        outbox = insert(events).from_select(EVENT_COLUMNS, union_all(*rows))
+        ctes.append(outbox.cte("outbox"))
+    return select(*written.c, session_number(written)).add_cte(*ctes)
 
 
 class SessionRepository(Repository):
@@ -350,6 +463,42 @@ class SessionRepository(Repository):
             if month >= first_months[coachee_id]:
                 result[coachee_id][month] = count
         return result
+
+    async def ledger(
+        self,
+        *,
+        coach_id: uuid.UUID,
+        coachee_id: uuid.UUID,
+        starts_at: datetime,
+        ends_at: datetime,
+        first_month: str,
+        last_month: str | None,
+        excluding: uuid.UUID | None,
+    ) -> Ledger:
+        """The first open session of the coach or coachee overlapping [starts_at, ends_at)
+        (other than `excluding`), and the coachee's counts by month and status in
+        [first_month, last_month], in one statement."""
+        values: dict[str, Any] = {
+            "coach_id": coach_id,
+            "coachee_id": coachee_id,
+            "starts_at": starts_at,
+            "ends_at": ends_at,
+            "first_month": first_month,
+            "last_month": last_month or LAST_MONTH,
+        }
+        if excluding is None:
+            result = await self._connection.execute(_LEDGER, values)
+        else:
+            values["excluding"] = excluding
+            result = await self._connection.execute(_LEDGER_EXCEPT, values)
+        counts: dict[str, dict[str, int]] = {}
+        open_sessions = []
+        for row in result:
+            if row.n is None:
+                open_sessions.append(_open_session(row))
+            else:
+                counts.setdefault(row.month, {})[row.status] = row.n
+        return Ledger(counts, open_sessions)
 
     async def first_conflict(
         self,
@@ -472,6 +621,62 @@ class SessionRepository(Repository):
         """Insert one session (read it back numbered with `numbered`)."""
         await self._connection.execute(insert(sessions), dict(row))
 
+    async def insert_recorded(
+        self, row: NewSessionRow, entry: HistoryRow, outbox: Sequence[NewEvent]
+    ) -> WrittenSession:
+        """Insert one session with its history entry and outbox rows; it comes back numbered.
+
+        One round trip on PostgreSQL; on SQLite (in-process) one statement each.
+        """
+        if self._connection.dialect.name != "postgresql":
+            await self.insert(row)
+            return await self._recorded_on_sqlite(row["id"], entry, outbox)
+        query = _recorded_write("insert", tuple(row), tuple(entry), len(outbox))
+        return await self._run_recorded(query, _prefixed("s_", row), entry, outbox)
+
+    async def change_recorded(
+        self,
+        session_id: uuid.UUID,
+        version: int,
+        values: SessionChanges,
+        entry: HistoryRow,
+        outbox: Sequence[NewEvent],
+    ) -> WrittenSession:
+        """Update a session (bumping its version) with its history entry and outbox rows; it
+        comes back numbered. Every writer holds the coachee's lock, so the version stands.
+
+        One round trip on PostgreSQL; on SQLite (in-process) one statement each.
+        """
+        if self._connection.dialect.name != "postgresql":
+            await self.change_where_version(session_id, version, values)
+            return await self._recorded_on_sqlite(session_id, entry, outbox)
+        changes = {**values, "version": version + 1}
+        query = _recorded_write("update", tuple(changes), tuple(entry), len(outbox))
+        bound = {**_prefixed("s_", changes), "b_id": session_id, "b_version": version}
+        return await self._run_recorded(query, bound, entry, outbox)
+
+    async def _run_recorded(
+        self,
+        query: Select[*tuple[Any, ...]],
+        values: dict[str, Any],
+        entry: HistoryRow,
+        outbox: Sequence[NewEvent],
+    ) -> WrittenSession:
+        values.update(_prefixed("h_", entry))
+        for n, event in enumerate(outbox):
+            values.update(_prefixed(f"e{n}_", event_values(event)))
+        result = await self._connection.execute(query, values)
+        return typed(WrittenSession, result.one())
+
+    async def _recorded_on_sqlite(
+        self, session_id: uuid.UUID, entry: HistoryRow, outbox: Sequence[NewEvent]
+    ) -> WrittenSession:
+        await self.add_history(entry)
+        await EventRepository(self._connection).record_many(outbox)
+        values = {"session_id": session_id}
+        result = await self._connection.execute(_NUMBERED_BY_ID.statement, values)
+        return typed(WrittenSession, result.one())
+
     async def add_many(self, rows: Sequence[NewSessionRow]) -> None:
         """Insert several sessions in one round trip."""
         await self._connection.execute(insert(sessions), [dict(row) for row in rows])
@@ -534,6 +739,10 @@ class BookingRepository(Repository):
         result = await self._connection.execute(_LOCK_BOOKING, {"coachee_id": coachee_id})
         row = result.one_or_none()
         return None if row is None else booking_facts(row, coach_id=row.coach_id)
+
+
+def _prefixed(prefix: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    return {prefix + name: value for name, value in values.items()}
 
 
 def booking_facts(row: AnyRow, *, coach_id: uuid.UUID) -> BookingFacts:

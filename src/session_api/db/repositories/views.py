@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from functools import cache
 from typing import Any, Literal, NamedTuple
@@ -22,7 +22,8 @@ from sqlalchemy import (
 
 from session_api.db.models import coachees, programs, sessions
 from session_api.db.precompiled import ReadStatement
-from session_api.db.repositories.base import AnyRow, Repository
+from session_api.db.repositories.base import Repository, typed
+from session_api.db.repositories.coachees import CoacheeInProgram
 from session_api.db.repositories.sessions import OPEN, NumberedSession, numbered_sessions
 from session_api.domain.quota import SessionStatus
 
@@ -52,14 +53,18 @@ class CoacheeMonthRow(NamedTuple):
     """A coachee with their program's rules, and one (month, status) count of their sessions.
 
     A named tuple: a coachee's range reads a few dozen of them, and a frozen dataclass costs
-    ten times as much to build. Only the coachee's columns the month reads use: every row
-    repeats them, and the driver decodes each one.
+    ten times as much to build.
     """
 
-    coach_id: uuid.UUID
+    id: uuid.UUID
     name: str
+    email: str
     timezone: str
+    program_id: uuid.UUID
+    coach_id: uuid.UUID
     status: str
+    created_at: datetime
+    updated_at: datetime
     sessions_per_month: int
     program_starts_on: date | None
     program_ends_on: date | None
@@ -72,7 +77,7 @@ class CoacheeMonthRow(NamedTuple):
 class CoacheeMonths:
     """A coachee with their program's rules and session counts by month and status."""
 
-    coachee: CoacheeMonthRow
+    coachee: CoacheeInProgram
     counts: dict[str, dict[str, int]]
 
 
@@ -81,10 +86,7 @@ class CoacheeMonths:
 # sessions in the range is one row with a null month.
 _COACHEE_MONTHS = ReadStatement(
     select(
-        coachees.c.coach_id,
-        coachees.c.name,
-        coachees.c.timezone,
-        coachees.c.status,
+        *coachees.c,
         programs.c.sessions_per_month,
         programs.c.starts_on.label("program_starts_on"),
         programs.c.ends_on.label("program_ends_on"),
@@ -211,7 +213,11 @@ class ViewRepository(Repository):
         for row in rows:
             if row.month is not None and row.session_status is not None:
                 counts.setdefault(row.month, {})[row.session_status] = row.sessions
-        return CoacheeMonths(coachee=rows[0], counts=counts)
+        first = rows[0]._asdict()
+        coachee = CoacheeInProgram(
+            **{field.name: first[field.name] for field in fields(CoacheeInProgram)}
+        )
+        return CoacheeMonths(coachee=coachee, counts=counts)
 
     async def future_sessions(
         self, where: FutureSessions, *, after: tuple[datetime, uuid.UUID] | None, limit: int
@@ -261,7 +267,7 @@ class ViewRepository(Repository):
         coachee_id: uuid.UUID | None = None,
         after: tuple[str, uuid.UUID] | None,
         limit: int,
-    ) -> Sequence[AnyRow]:
+    ) -> list[CoacheeInProgram]:
         """Up to `limit + 1` active coachees with no open session after `now`, by (name, id)."""
         nothing_ahead = ~select(_ahead.c.id).where(_open_ahead_of_coachee(now)).exists()
         query = (
@@ -280,4 +286,4 @@ class ViewRepository(Repository):
             query = query.where(coachees.c.id == coachee_id)
         if after is not None:
             query = query.where(tuple_(coachees.c.name, coachees.c.id) > after)
-        return (await self._connection.execute(query)).all()
+        return [typed(CoacheeInProgram, row) for row in await self._connection.execute(query)]

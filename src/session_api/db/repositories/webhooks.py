@@ -10,12 +10,12 @@ from datetime import datetime
 from sqlalchemy import delete, null, select, update
 
 from session_api.db.models import deliveries, events, webhook_subscriptions
-from session_api.db.repositories.base import AnyRow, Repository, typed
+from session_api.db.repositories.base import UNSET, NewValue, TableRepository, typed
 
 
 @dataclass(frozen=True)
 class WebhookTarget:
-    """What the relay reads of a subscription to decide and sign what it is sent."""
+    """A webhook subscription as stored: what the relay reads to decide and sign what it sends."""
 
     id: uuid.UUID
     url: str
@@ -26,12 +26,54 @@ class WebhookTarget:
     active: bool
     disabled_reason: str | None
     created_at: datetime
+    updated_at: datetime
 
 
-class WebhookRepository(Repository):
+@dataclass(frozen=True)
+class NewWebhook:
+    """A subscription to create, with its first signing secret."""
+
+    url: str
+    secret: str
+    event_types: list[str] | None
+    created_at: datetime
+    updated_at: datetime
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class WebhookChanges:
+    """A subscription's new target, event types or state; a field left `UNSET` stays."""
+
+    url: NewValue[str] = UNSET
+    event_types: NewValue[list[str] | None] = UNSET
+    active: NewValue[bool] = UNSET
+    disabled_reason: NewValue[str | None] = UNSET
+    updated_at: NewValue[datetime] = UNSET
+
+
+@dataclass(frozen=True)
+class WebhookDelivery:
+    """One delivery to a subscription, with the event it carries."""
+
+    id: int
+    status: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    last_attempt_at: datetime | None
+    next_attempt_at: datetime
+    delivered_at: datetime | None
+    event_id: uuid.UUID
+    event_type: str
+    occurred_at: datetime
+
+
+class WebhookRepository(TableRepository[WebhookTarget, NewWebhook, WebhookChanges]):
     """Queries of the webhook_subscriptions table."""
 
     table = webhook_subscriptions
+    record = WebhookTarget
 
     async def active(self) -> list[WebhookTarget]:
         """The subscriptions that receive new events."""
@@ -51,7 +93,7 @@ class WebhookRepository(Repository):
 
     async def rotate_secret(
         self, id_: uuid.UUID, secret: str, *, previous_expires_at: datetime | None, now: datetime
-    ) -> AnyRow | None:
+    ) -> WebhookTarget | None:
         """Replace the secret; the one it replaces stays valid until `previous_expires_at`.
 
         One statement: the old value is read and moved by the update itself, so two
@@ -69,7 +111,8 @@ class WebhookRepository(Repository):
             )
             .returning(*webhook_subscriptions.c)
         )
-        return (await self._connection.execute(query)).one_or_none()
+        row = (await self._connection.execute(query)).one_or_none()
+        return None if row is None else typed(WebhookTarget, row)
 
     async def remove(self, id_: uuid.UUID) -> bool:
         """Delete a subscription; whether it existed."""
@@ -85,7 +128,7 @@ class WebhookRepository(Repository):
         before: int | None,
         limit: int,
         state: str | None = None,
-    ) -> Sequence[AnyRow]:
+    ) -> list[WebhookDelivery]:
         """Up to `limit + 1` of a subscription's deliveries, newest first, with their event.
 
         `before` is the last delivery id of the previous page. The index on
@@ -117,4 +160,4 @@ class WebhookRepository(Repository):
             query = query.where(deliveries.c.id < before)
         if state is not None:
             query = query.where(deliveries.c.state == state)
-        return (await self._connection.execute(query)).all()
+        return [typed(WebhookDelivery, row) for row in await self._connection.execute(query)]
