@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -55,6 +56,49 @@ def _operation_id(route: APIRoute) -> str:
     return route.name
 
 
+# How openapi.json lists the operations: by area, as clients read them.
+DOCUMENT_ORDER = tuple(
+    module.router
+    for module in (
+        metrics,
+        health,
+        programs,
+        coaches,
+        availability,
+        coachees,
+        sessions,
+        views,
+        calendars,
+        notifications,
+        reports,
+    )
+)
+# How requests find them: every route of every router is tried in turn (about 1 us each, 70
+# in all), so the hot reads' routers come first. Routers sharing a path keep their order
+# (sessions before views and calendars: POST /v1/sessions, then GET; a 405 names the first).
+ROUTING_ORDER = tuple(
+    module.router
+    for module in (
+        sessions,
+        coachees,
+        views,
+        availability,
+        coaches,
+        calendars,
+        programs,
+        notifications,
+        reports,
+        health,
+        metrics,
+    )
+)
+
+
+def _in_document_order(route: object) -> int:
+    router = getattr(route, "original_router", None)
+    return DOCUMENT_ORDER.index(router) if router in DOCUMENT_ORDER else len(DOCUMENT_ORDER)
+
+
 def create_app(
     settings: Settings | None = None, *, clock: Callable[[], datetime] = utc_now
 ) -> FastAPI:
@@ -65,10 +109,16 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = build_engine(settings.database_url, pool_size=settings.database_pool_size)
         app.state.context = Context(engine=engine, clock=clock)
+        # Everything built so far (imports, the app) lives as long as the process; frozen, the
+        # collector stops walking it. Under wrk a full collection ran about once a second and
+        # took 70 ms, stalling every request in flight; frozen it takes 3 ms (session by id:
+        # p99 110-160 ms down to 80-100 on the shared machine, 10% more requests/s).
+        gc.freeze()
         try:
             yield
         finally:
             await engine.dispose()
+            gc.unfreeze()  # an app built and dropped again (tests) leaves nothing behind
 
     app = FastAPI(
         title="Session API",
@@ -90,20 +140,8 @@ def create_app(
     app.add_middleware(RequestGuardMiddleware)
     app.state.metrics = metrics.Metrics()
     app.add_middleware(metrics.MetricsMiddleware, metrics=app.state.metrics)
-    app.include_router(metrics.router)
-    for module in (
-        health,
-        programs,
-        coaches,
-        availability,
-        coachees,
-        sessions,
-        views,
-        calendars,
-        notifications,
-        reports,
-    ):
-        app.include_router(module.router)
+    for router in ROUTING_ORDER:
+        app.include_router(router)
 
     # --- integrators: browsers, request ids and logs, offline docs ------------------------
     # Added last, so outermost: a preflight is answered before routing (no 405), and every
@@ -127,7 +165,7 @@ def create_app(
                 title=app.title,
                 version=app.version,
                 description=app.description,
-                routes=app.routes,
+                routes=sorted(app.routes, key=_in_document_order),
             )
             app.openapi_schema = with_idempotency_key(as_problem_media_type(schema))
         return app.openapi_schema

@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from session_api.db.models import deliveries, events, sessions
 from session_api.db.repositories.coachees import NewCoachee
@@ -17,8 +19,12 @@ from session_api.db.repositories.coaches import CoachChanges, NewCoach
 from session_api.db.repositories.events import NewEvent
 from session_api.db.repositories.outbox import DeliveryOutcome, NewDelivery
 from session_api.db.repositories.programs import NewProgram
+from session_api.db.repositories.sessions import NumberedSession
+from session_api.db.repositories.views import FutureSessions
 from session_api.db.repositories.webhooks import NewWebhook
+from session_api.db.unit_of_work import UnitOfWork
 from session_api.services.context import Context
+from tests.support import counting_statements
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -396,3 +402,77 @@ async def test_webhook_subscriptions_active_by_id_and_removed(ctx: Context) -> N
     assert [row.id for row in active] == [on.id]
     assert set(by_id) == {on.id, off.id}
     assert (removed, removed_again) == (True, False)
+
+
+# --- hot reads: one statement, two executors ---------------------------------------------------
+
+
+async def test_hot_reads_answer_the_same_rows_outside_and_inside_a_transaction(
+    ctx: Context, engine: AsyncEngine
+) -> None:
+    # A read unit of work runs them precompiled on asyncpg (PostgreSQL); a writing one, and
+    # SQLite, through SQLAlchemy. Both must give the same typed rows, and both are counted.
+    people = await _people(ctx)
+    ids = await _sessions(
+        ctx,
+        people,
+        (NOW + HOUR, "scheduled"),
+        (NOW + 3 * HOUR, "requested"),
+        (NOW + 5 * HOUR, "cancelled"),
+        (NOW - 5 * HOUR, "completed"),
+    )
+    coach_id = people["coaches"][0].id
+    coachee_id = people["coachee"].id
+
+    async def everything(uow: UnitOfWork) -> list[Any]:
+        return [
+            await uow.sessions.numbered(ids[0]),
+            await uow.sessions.numbered(ids[2]),
+            await uow.sessions.numbered(uuid.uuid4()),
+            await uow.views.next_sessions(coach_id=coach_id, now=NOW),
+            await uow.views.future_sessions(
+                FutureSessions(now=NOW, coach_id=coach_id), after=None, limit=10
+            ),
+            await uow.views.future_sessions(
+                FutureSessions(now=NOW, statuses=["requested"]), after=None, limit=10
+            ),
+            await uow.views.coachee_months(coachee_id, first_month="2026-10", last_month="2026-12"),
+        ]
+
+    with counting_statements(engine) as outside:
+        async with ctx.reading() as uow:
+            read = await everything(uow)
+    async with ctx.writing() as uow:
+        written = await everything(uow)
+
+    assert read == written
+    assert len(outside) == 7
+    numbered, cancelled, missing, next_ones, future, requested, months = read
+    assert isinstance(numbered, NumberedSession)
+    assert numbered.starts_at == NOW + HOUR
+    assert numbered.starts_at.tzinfo is UTC
+    assert (numbered.session_number, cancelled.session_number, missing) == (2, None, None)
+    assert [row.id for row in next_ones] == [ids[0]]
+    assert [row.id for row in future] == ids[:2]
+    assert [row.id for row in requested] == [ids[1]]
+    assert months.counts == {
+        "2026-11": {"scheduled": 1, "requested": 1, "cancelled": 1, "completed": 1}
+    }
+
+
+async def test_a_hot_read_on_a_dropped_connection_fails_as_sqlalchemy_reports_it(
+    ctx: Context,
+) -> None:
+    # The problem handlers answer 503 for an invalidated connection; the precompiled path
+    # must not turn a lost connection into a bare driver error (a 500).
+    if ctx.engine.dialect.name != "postgresql":
+        pytest.skip("a PostgreSQL backend is what gets dropped")
+    async with ctx.reading() as uow:
+        raw = await uow.connection.get_raw_connection()
+        assert raw.driver_connection is not None
+        pid = raw.driver_connection.get_server_pid()
+        async with ctx.engine.connect() as other:
+            await other.execute(select(func.pg_terminate_backend(pid)))
+        with pytest.raises(DBAPIError) as failure:
+            await uow.sessions.numbered(uuid.uuid4())
+    assert failure.value.connection_invalidated

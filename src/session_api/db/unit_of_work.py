@@ -14,6 +14,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from functools import cached_property
 from types import TracebackType
 from typing import Self
 
@@ -40,20 +41,6 @@ log = logging.getLogger("session_api.db")
 
 class UnitOfWork:
     """A connection in one transaction, with the repositories that work inside it."""
-
-    programs: ProgramRepository
-    coaches: CoachRepository
-    coachees: CoacheeRepository
-    sessions: SessionRepository
-    bookings: BookingRepository
-    events: EventRepository
-    idempotency: IdempotencyRepository
-    outbox: OutboxRepository
-    reminders: ReminderRepository
-    webhooks: WebhookRepository
-    calendars: CalendarRepository
-    views: ViewRepository
-    reports: ReportRepository
 
     def __init__(self, engine: AsyncEngine, *, write: bool, snapshot: bool = False) -> None:
         self._engine = engine
@@ -87,26 +74,16 @@ class UnitOfWork:
             )
         elif not self._write and dialect == "postgresql":
             # Reads need no BEGIN/ROLLBACK round trips; each statement sees committed data.
+            # In AUTOCOMMIT a begin() is bookkeeping only, so it is left to the first statement.
             connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            self._connection = connection
+            return self
         try:
             await connection.begin()
         except BaseException:
             await connection.close()
             raise
         self._connection = connection
-        self.programs = ProgramRepository(connection)
-        self.coaches = CoachRepository(connection)
-        self.coachees = CoacheeRepository(connection)
-        self.sessions = SessionRepository(connection)
-        self.bookings = BookingRepository(connection)
-        self.events = EventRepository(connection)
-        self.outbox = OutboxRepository(connection)
-        self.reminders = ReminderRepository(connection)
-        self.webhooks = WebhookRepository(connection)
-        self.calendars = CalendarRepository(connection)
-        self.views = ViewRepository(connection)
-        self.reports = ReportRepository(connection)
-        self.idempotency = IdempotencyRepository(connection)
         return self
 
     @property
@@ -114,6 +91,73 @@ class UnitOfWork:
         """The open connection."""
         assert self._connection is not None, "the unit of work is not entered"
         return self._connection
+
+    # Repositories are built when first used: a read touches one or two of them, and
+    # building all thirteen on every enter cost more than the read's own Python work.
+    @cached_property
+    def programs(self) -> ProgramRepository:
+        """The programs repository, on this unit of work's connection."""
+        return ProgramRepository(self.connection)
+
+    @cached_property
+    def coaches(self) -> CoachRepository:
+        """The coaches repository, on this unit of work's connection."""
+        return CoachRepository(self.connection)
+
+    @cached_property
+    def coachees(self) -> CoacheeRepository:
+        """The coachees repository, on this unit of work's connection."""
+        return CoacheeRepository(self.connection)
+
+    @cached_property
+    def sessions(self) -> SessionRepository:
+        """The sessions repository, on this unit of work's connection."""
+        return SessionRepository(self.connection)
+
+    @cached_property
+    def bookings(self) -> BookingRepository:
+        """The bookings repository, on this unit of work's connection."""
+        return BookingRepository(self.connection)
+
+    @cached_property
+    def events(self) -> EventRepository:
+        """The events repository, on this unit of work's connection."""
+        return EventRepository(self.connection)
+
+    @cached_property
+    def idempotency(self) -> IdempotencyRepository:
+        """The idempotency repository, on this unit of work's connection."""
+        return IdempotencyRepository(self.connection)
+
+    @cached_property
+    def outbox(self) -> OutboxRepository:
+        """The outbox repository, on this unit of work's connection."""
+        return OutboxRepository(self.connection)
+
+    @cached_property
+    def reminders(self) -> ReminderRepository:
+        """The reminders repository, on this unit of work's connection."""
+        return ReminderRepository(self.connection)
+
+    @cached_property
+    def webhooks(self) -> WebhookRepository:
+        """The webhooks repository, on this unit of work's connection."""
+        return WebhookRepository(self.connection)
+
+    @cached_property
+    def calendars(self) -> CalendarRepository:
+        """The calendars repository, on this unit of work's connection."""
+        return CalendarRepository(self.connection)
+
+    @cached_property
+    def views(self) -> ViewRepository:
+        """The views repository, on this unit of work's connection."""
+        return ViewRepository(self.connection)
+
+    @cached_property
+    def reports(self) -> ReportRepository:
+        """The reports repository, on this unit of work's connection."""
+        return ReportRepository(self.connection)
 
     async def commit(self) -> None:
         """Make the use case's changes durable; called once, before the response is built.

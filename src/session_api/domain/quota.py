@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from functools import cached_property
 from typing import Literal, Protocol, Self, TypeVar
 
 from session_api.domain.months import LAST_MONTH, add_months, month_of_date, month_title
@@ -56,6 +57,10 @@ _STATUS_PHRASES: dict[SessionStatus, str] = {
 }
 
 
+# The statuses as plain text, in their order (reading an enum member's value is a lookup).
+_STATUS_NAMES = tuple(status.value for status in SessionStatus)
+
+
 @dataclass(frozen=True)
 class MonthUsage:
     """How many sessions of one coachee fall in one month, by status, against the limit."""
@@ -64,7 +69,8 @@ class MonthUsage:
     limit: int
     counts: Mapping[str, int]
 
-    @property
+    # Computed once: `remaining`, `full` and an answer's `used` all read it.
+    @cached_property
     def used(self) -> int:
         """Places taken: every session that is not cancelled."""
         return sum(self.counts.get(status, 0) for status in COUNTING_STATUSES)
@@ -81,7 +87,7 @@ class MonthUsage:
 
     def as_counts(self) -> dict[str, int]:
         """Return the count for every status, zeros included."""
-        return {status.value: self.counts.get(status, 0) for status in SessionStatus}
+        return {status: self.counts.get(status, 0) for status in _STATUS_NAMES}
 
 
 def label(session_number: int, sessions_per_month: int) -> str:

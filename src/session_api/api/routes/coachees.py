@@ -6,13 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
+from session_api.api.bodies import json_answer
 from session_api.api.created import created, locate
 from session_api.api.deps import ContextDep, PrincipalDep, QueryCheckedRoute
 from session_api.api.paging import BY_ID, Cursor, Limit, page_by_id
 from session_api.api.problems import problems
 from session_api.api.schemas.common import ItemList, Page, changes_of, command_of
 from session_api.api.schemas.people import CoacheeCreate, CoacheeRead, CoacheeUpdate
-from session_api.api.schemas.sessions import DefaultSlotRead, MonthUsageRead
+from session_api.api.schemas.sessions import DefaultSlotRead, MonthUsageRead, month_usage_fields
 from session_api.db.repositories.coachees import CoacheeChanges, NewCoachee
 from session_api.services import access, allowance, catalog
 
@@ -69,14 +70,16 @@ MonthParam = Annotated[
 ]
 
 
-@router.get("/{coachee_id}/months", responses=problems(404))
+@router.get(
+    "/{coachee_id}/months", responses=problems(404), response_model=ItemList[MonthUsageRead]
+)
 async def list_coachee_months(
     coachee_id: str,
     ctx: ContextDep,
     principal: PrincipalDep,
     from_: Annotated[MonthParam, Query(alias="from")] = None,
     to: MonthParam = None,
-) -> ItemList[MonthUsageRead]:
+) -> Response:
     """Usage per month in the coachee's time zone; both ends inclusive, at most 24 months.
 
     Without `from` the range starts at the current month; without `to` it spans six months.
@@ -84,19 +87,7 @@ async def list_coachee_months(
     usages = await allowance.months(
         ctx, principal, access.parse_id("coachee", coachee_id), first=from_, last=to
     )
-    return ItemList(
-        items=[
-            MonthUsageRead(
-                month=usage.month,
-                limit=usage.limit,
-                used=usage.used,
-                remaining=usage.remaining,
-                full=usage.full,
-                **usage.as_counts(),
-            )
-            for usage in usages
-        ]
-    )
+    return json_answer({"items": [month_usage_fields(usage) for usage in usages]})
 
 
 @router.get("/{coachee_id}/default-slot", responses=problems(404, 409))

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Header, Response, status
 from fastapi.responses import JSONResponse
 
 from session_api.api import etags
+from session_api.api.bodies import json_answer
 from session_api.api.created import created, locate
 from session_api.api.deps import ContextDep, PrincipalDep, QueryCheckedRoute
 from session_api.api.problems import problems
@@ -24,6 +25,7 @@ from session_api.api.schemas.sessions import (
     SessionMark,
     SessionRead,
     SessionReschedule,
+    session_fields,
 )
 from session_api.auth import Principal
 from session_api.db.repositories.sessions import NumberedSession
@@ -141,13 +143,17 @@ async def create_session_batch(
     )
 
 
-@router.get("/{session_id}", responses={**problems(404), 200: {"headers": _ETAG_HEADER}})
-async def get_session(
-    session_id: str, ctx: ContextDep, principal: PrincipalDep, response: Response
-) -> SessionRead:
+@router.get(
+    "/{session_id}",
+    responses={**problems(404), 200: {"headers": _ETAG_HEADER}},
+    response_model=SessionRead,
+)
+async def get_session(session_id: str, ctx: ContextDep, principal: PrincipalDep) -> Response:
     """One session, with its `ETag`."""
     row = await sessions.get_session(ctx, principal, access.parse_id("session", session_id))
-    return _answer(row, response)
+    answer = json_answer(session_fields(row))
+    answer.headers["ETag"] = etags.etag(row.version)
+    return answer
 
 
 @router.get("/{session_id}/history", responses=problems(404))

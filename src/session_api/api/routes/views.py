@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
+from session_api.api.bodies import json_answer
 from session_api.api.deps import ContextDep, PrincipalDep, QueryCheckedRoute
 from session_api.api.paging import BY_NAME, BY_START, Cursor, Limit
 from session_api.api.problems import problems
@@ -15,6 +16,7 @@ from session_api.api.schemas.views import (
     CoacheeSessionRead,
     OpenSessionStatus,
     UnscheduledCoacheeRead,
+    coachee_session_fields,
 )
 from session_api.errors import ValidationProblem
 from session_api.services import access, views
@@ -43,20 +45,22 @@ StartsBefore = Annotated[
 ]
 
 
-@router.get("/v1/coaches/{coach_id}/next-sessions", responses=problems(404))
-async def list_next_sessions(
-    coach_id: str, ctx: ContextDep, principal: PrincipalDep
-) -> ItemList[CoacheeSessionRead]:
+@router.get(
+    "/v1/coaches/{coach_id}/next-sessions",
+    responses=problems(404),
+    response_model=ItemList[CoacheeSessionRead],
+)
+async def list_next_sessions(coach_id: str, ctx: ContextDep, principal: PrincipalDep) -> Response:
     """Each active coachee's earliest future requested or scheduled session, by start.
 
     Admins see any coach's list and a coach their own; a coachee may ask for their own coach
     and gets only their own next session. Any other coach is 404.
     """
     rows = await views.next_sessions(ctx, principal, access.parse_id("coach", coach_id))
-    return ItemList(items=[CoacheeSessionRead.from_row(row) for row in rows])
+    return json_answer({"items": [coachee_session_fields(row) for row in rows]})
 
 
-@router.get("/v1/sessions", responses=problems())
+@router.get("/v1/sessions", responses=problems(), response_model=Page[CoacheeSessionRead])
 async def list_sessions(
     ctx: ContextDep,
     principal: PrincipalDep,
@@ -68,7 +72,7 @@ async def list_sessions(
     starts_before: StartsBefore = None,
     limit: Limit = 50,
     cursor: Cursor = None,
-) -> Page[CoacheeSessionRead]:
+) -> Response:
     """Future requested and scheduled sessions, or unmarked ones, by (starts_at, id), paged.
 
     `view=unmarked` lists what a coach still has to mark: scheduled sessions that have ended
@@ -93,9 +97,9 @@ async def list_sessions(
         limit=limit,
     )
     items, next_cursor = BY_START.page(
-        rows, limit, CoacheeSessionRead.from_row, lambda row: (row.starts_at, row.id)
+        rows, limit, coachee_session_fields, lambda row: (row.starts_at, row.id)
     )
-    return Page(items=items, next_cursor=next_cursor)
+    return json_answer({"items": items, "next_cursor": next_cursor})
 
 
 @router.get("/v1/coaches/{coach_id}/unscheduled-coachees", responses=problems(404))

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field, model_validator
 from session_api.api.schemas.common import InputModel, Instant, LongText
 from session_api.db.repositories.sessions import NumberedSession
 from session_api.domain.booking import MAX_OCCURRENCES, MAX_SESSION_MINUTES, MIN_SESSION_MINUTES
-from session_api.domain.quota import SessionStatus, label
+from session_api.domain.quota import MonthUsage, SessionStatus, label
 
 DurationMinutes = Annotated[
     int,
@@ -182,6 +182,18 @@ class MonthUsageRead(BaseModel):
     no_show: int
     late_cancelled: int
     cancelled: int
+
+
+def month_usage_fields(usage: MonthUsage) -> dict[str, object]:
+    """The fields of `MonthUsageRead` from a month's usage, ready for JSON."""
+    return {
+        "month": usage.month,
+        "limit": usage.limit,
+        "used": usage.used,
+        "remaining": usage.remaining,
+        "full": usage.full,
+        **usage.as_counts(),
+    }
 
 
 class DefaultSlotRead(BaseModel):

@@ -26,7 +26,12 @@ class CoacheeSessionRead(SessionRead):
     @classmethod
     def from_row(cls, row: NumberedSession) -> CoacheeSessionRead:
         """Build from a row of `numbered_sessions()`, validating once."""
-        return cls.model_validate({**session_fields(row), "coachee_name": row.coachee_name})
+        return cls.model_validate(coachee_session_fields(row))
+
+
+def coachee_session_fields(row: NumberedSession) -> dict[str, object]:
+    """The fields of `CoacheeSessionRead` from a numbered session, ready for JSON."""
+    return {**session_fields(row), "coachee_name": row.coachee_name}
 
 
 class UnscheduledCoacheeRead(CoacheeRead):

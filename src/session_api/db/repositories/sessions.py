@@ -35,6 +35,7 @@ from session_api.db.models import (
     session_history,
     sessions,
 )
+from session_api.db.precompiled import ReadStatement
 from session_api.db.repositories.base import AnyRow, Repository, typed
 from session_api.db.repositories.events import (
     EVENT_COLUMNS,
@@ -231,7 +232,9 @@ _BOOKING_FACTS = (
     coaches.c.availability,
 )
 # Built once: the hot paths only bind values.
-_NUMBERED_BY_ID = numbered_sessions().where(sessions.c.id == bindparam("session_id"))
+_NUMBERED_BY_ID = ReadStatement(
+    numbered_sessions().where(sessions.c.id == bindparam("session_id")), NumberedSession
+)
 _LOCK_FOR_CHANGE = (
     select(
         sessions.c.id,
@@ -384,9 +387,7 @@ class SessionRepository(Repository):
 
     async def numbered(self, session_id: uuid.UUID) -> NumberedSession | None:
         """One session as the API shows it."""
-        result = await self._connection.execute(_NUMBERED_BY_ID, {"session_id": session_id})
-        row = result.one_or_none()
-        return None if row is None else NumberedSession(**row._mapping)
+        return await _NUMBERED_BY_ID.one_or_none(self._connection, {"session_id": session_id})
 
     async def numbered_many(self, session_ids: Sequence[uuid.UUID]) -> list[NumberedSession]:
         """Several sessions as the API shows them, by start."""
@@ -672,7 +673,8 @@ class SessionRepository(Repository):
     ) -> WrittenSession:
         await self.add_history(entry)
         await EventRepository(self._connection).record_many(outbox)
-        result = await self._connection.execute(_NUMBERED_BY_ID, {"session_id": session_id})
+        values = {"session_id": session_id}
+        result = await self._connection.execute(_NUMBERED_BY_ID.statement, values)
         return typed(WrittenSession, result.one())
 
     async def add_many(self, rows: Sequence[NewSessionRow]) -> None:

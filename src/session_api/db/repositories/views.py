@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from functools import cache
 from typing import Any, Literal
@@ -13,7 +13,6 @@ from sqlalchemy import (
     BindParameter,
     ColumnElement,
     Integer,
-    Select,
     and_,
     bindparam,
     func,
@@ -22,6 +21,7 @@ from sqlalchemy import (
 )
 
 from session_api.db.models import coachees, programs, sessions
+from session_api.db.precompiled import ReadStatement
 from session_api.db.repositories.base import Repository, typed
 from session_api.db.repositories.coachees import CoacheeInProgram
 from session_api.db.repositories.sessions import OPEN, NumberedSession, numbered_sessions
@@ -49,6 +49,15 @@ class FutureSessions:
     coachees_of: uuid.UUID | None = None
 
 
+@dataclass(frozen=True, kw_only=True)
+class CoacheeMonthRow(CoacheeInProgram):
+    """A coachee with their program's rules, and one (month, status) count of their sessions."""
+
+    month: str | None
+    session_status: str | None
+    sessions: int
+
+
 @dataclass(frozen=True)
 class CoacheeMonths:
     """A coachee with their program's rules and session counts by month and status."""
@@ -60,7 +69,7 @@ class CoacheeMonths:
 # A coachee, their program and their sessions' counts by (month, status) within a month range,
 # in one statement: the months and default-slot reads are one round trip. A coachee without
 # sessions in the range is one row with a null month.
-_COACHEE_MONTHS = (
+_COACHEE_MONTHS = ReadStatement(
     select(
         *coachees.c,
         programs.c.sessions_per_month,
@@ -82,7 +91,8 @@ _COACHEE_MONTHS = (
     )
     .where(coachees.c.id == bindparam("coachee_id"))
     # By primary key: the other columns depend on it (and JSON ones have no equality).
-    .group_by(coachees.c.id, programs.c.id, sessions.c.month, sessions.c.status)
+    .group_by(coachees.c.id, programs.c.id, sessions.c.month, sessions.c.status),
+    CoacheeMonthRow,
 )
 
 
@@ -101,7 +111,7 @@ def _value(name: str, column: ColumnElement[Any]) -> BindParameter[Any]:
 
 # The hot views are built once per shape of their filters; a request only binds values.
 @cache
-def _next_sessions_query(for_one_coachee: bool) -> Select[*tuple[Any, ...]]:
+def _next_sessions_query(for_one_coachee: bool) -> ReadStatement[NumberedSession]:
     # One index probe per coachee (a portable stand-in for LATERAL ... LIMIT 1): the cost
     # follows the number of coachees, not the number of sessions they have ahead.
     earliest = (
@@ -119,10 +129,11 @@ def _next_sessions_query(for_one_coachee: bool) -> Select[*tuple[Any, ...]]:
     if for_one_coachee:
         firsts = firsts.where(coachees.c.id == _value("coachee_id", coachees.c.id))
     first_sessions = firsts.subquery("first_sessions")
-    return (
+    return ReadStatement(
         numbered_sessions()
         .join(first_sessions, first_sessions.c.session_id == sessions.c.id)
-        .order_by(sessions.c.starts_at, sessions.c.id)
+        .order_by(sessions.c.starts_at, sessions.c.id),
+        NumberedSession,
     )
 
 
@@ -130,7 +141,7 @@ _PageView = Literal["future", "unmarked"]
 
 
 @cache
-def _session_page_query(view: _PageView, filters: frozenset[str]) -> Select[*tuple[Any, ...]]:
+def _session_page_query(view: _PageView, filters: frozenset[str]) -> ReadStatement[NumberedSession]:
     if view == "future":
         query = numbered_sessions().where(
             sessions.c.status.in_(bindparam("statuses", expanding=True)),
@@ -156,7 +167,9 @@ def _session_page_query(view: _PageView, filters: frozenset[str]) -> Select[*tup
             _value("after_starts_at", sessions.c.starts_at), _value("after_id", sessions.c.id)
         ),
     }
-    return query.where(*(conditions[name] for name in sorted(filters)))
+    return ReadStatement(
+        query.where(*(conditions[name] for name in sorted(filters))), NumberedSession
+    )
 
 
 class ViewRepository(Repository):
@@ -171,24 +184,25 @@ class ViewRepository(Repository):
         values: dict[str, Any] = {"coach_id": coach_id, "now": now}
         if coachee_id is not None:
             values["coachee_id"] = coachee_id
-        query = _next_sessions_query(coachee_id is not None)
-        return [
-            typed(NumberedSession, row) for row in await self._connection.execute(query, values)
-        ]
+        return await _next_sessions_query(coachee_id is not None).all(self._connection, values)
 
     async def coachee_months(
         self, coachee_id: uuid.UUID, *, first_month: str, last_month: str
     ) -> CoacheeMonths | None:
         """A coachee with their program, and session counts of each month in the range."""
         values = {"coachee_id": coachee_id, "first_month": first_month, "last_month": last_month}
-        rows = (await self._connection.execute(_COACHEE_MONTHS, values)).all()
+        rows = await _COACHEE_MONTHS.all(self._connection, values)
         if not rows:
             return None
         counts: dict[str, dict[str, int]] = {}
         for row in rows:
-            if row.month is not None:
+            if row.month is not None and row.session_status is not None:
                 counts.setdefault(row.month, {})[row.session_status] = row.sessions
-        return CoacheeMonths(coachee=typed(CoacheeInProgram, rows[0]), counts=counts)
+        first = rows[0]
+        coachee = CoacheeInProgram(
+            **{field.name: getattr(first, field.name) for field in fields(CoacheeInProgram)}
+        )
+        return CoacheeMonths(coachee=coachee, counts=counts)
 
     async def future_sessions(
         self, where: FutureSessions, *, after: tuple[datetime, uuid.UUID] | None, limit: int
@@ -228,9 +242,7 @@ class ViewRepository(Repository):
         if view == "future":
             values["statuses"] = list(where.statuses)
         query = _session_page_query(view, frozenset(filters))
-        return [
-            typed(NumberedSession, row) for row in await self._connection.execute(query, values)
-        ]
+        return await query.all(self._connection, values)
 
     async def unscheduled_coachees(
         self,
