@@ -88,11 +88,10 @@ async def test_a_booking_whose_answer_is_lost_leaves_no_session_and_no_event(
     assert await _count(engine, events) == 1
 
 
+@pytest.mark.postgresql  # a deferred constraint trigger (a failing COMMIT) is PostgreSQL's
 async def test_a_commit_that_fails_is_answered_503_and_changes_nothing(
     client: httpx.AsyncClient, engine: AsyncEngine
 ) -> None:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("a deferred constraint trigger (a failing COMMIT) is PostgreSQL's")
     headers = {**auth(), "Idempotency-Key": "commit-refused"}
     async with refusing_commits(engine):
         failed = await client.post("/v1/programs", json=PROGRAM, headers=headers)

@@ -460,13 +460,12 @@ async def test_hot_reads_answer_the_same_rows_outside_and_inside_a_transaction(
     }
 
 
+@pytest.mark.postgresql  # the precompiled path runs on PostgreSQL only
 async def test_a_hot_read_on_a_dropped_connection_fails_as_sqlalchemy_reports_it(
     ctx: Context,
 ) -> None:
     # The problem handlers answer 503 for an invalidated connection; the precompiled path
     # must not turn a lost connection into a bare driver error (a 500).
-    if ctx.engine.dialect.name != "postgresql":
-        pytest.skip("a PostgreSQL backend is what gets dropped")
     async with ctx.reading() as uow:
         raw = await uow.connection.get_raw_connection()
         assert raw.driver_connection is not None
