@@ -94,6 +94,7 @@ _COACHEE_MONTHS = ReadStatement(
     .group_by(coachees.c.id, programs.c.id, sessions.c.month, sessions.c.status),
     CoacheeMonthRow,
 )
+_COACHEE_FIELDS = tuple(field.name for field in fields(CoacheeInProgram))
 
 
 def _open_ahead_of_coachee(now: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
@@ -199,9 +200,7 @@ class ViewRepository(Repository):
             if row.month is not None and row.session_status is not None:
                 counts.setdefault(row.month, {})[row.session_status] = row.sessions
         first = rows[0]
-        coachee = CoacheeInProgram(
-            **{field.name: getattr(first, field.name) for field in fields(CoacheeInProgram)}
-        )
+        coachee = CoacheeInProgram(**{name: getattr(first, name) for name in _COACHEE_FIELDS})
         return CoacheeMonths(coachee=coachee, counts=counts)
 
     async def future_sessions(
