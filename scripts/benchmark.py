@@ -681,6 +681,10 @@ def report(runs: Sequence[Run]) -> None:
             print(f"{endpoint.name:<22}{growth:>8.2f}   CPU per request {cpu_growth:.2f}")  # noqa: T201
 
 
+# Shorter windows give p99 from a handful of requests (see docs/performance.md).
+SECONDS_FOR_TAILS = 10
+
+
 def main() -> None:
     """Run the benchmark described in the module docstring."""
     parser = argparse.ArgumentParser(
@@ -714,6 +718,11 @@ def main() -> None:
         f"{load_settings.connections} connections, {load_settings.seconds} s per endpoint; "
         f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
     )
+    if load_settings.seconds < SECONDS_FOR_TAILS:
+        print(  # noqa: T201
+            f"p99 over {load_settings.seconds} s is indicative only: a few requests that wait "
+            "behind a busy event loop set it (docs/performance.md); ratios are comparable"
+        )
     runs = [run_size(size, load_settings, args) for size in sizes]
     report(runs)
     failed = [e.name for run in runs for e in [*run.endpoints, *run.bare] if e.failures]

@@ -13,14 +13,16 @@ import pytest
 from session_api.api.bodies import json_answer
 from session_api.api.schemas.common import ItemList, Page
 from session_api.api.schemas.sessions import (
+    DefaultSlotRead,
     MonthUsageRead,
     SessionRead,
+    default_slot_fields,
     month_usage_fields,
     session_fields,
 )
 from session_api.api.schemas.views import CoacheeSessionRead, coachee_session_fields
 from session_api.db.repositories.sessions import NumberedSession
-from session_api.domain.quota import MonthUsage
+from session_api.domain.quota import DefaultSlot, MonthUsage
 
 STARTS = datetime(2026, 12, 3, 9, 30, tzinfo=UTC)
 
@@ -95,3 +97,15 @@ def test_a_session_written_once_is_the_models_json() -> None:
     answer = json_answer(session_fields(row))
 
     assert bytes(answer.body) == SessionRead.from_row(row).model_dump_json().encode()
+
+
+def test_a_default_slot_written_once_is_the_models_json() -> None:
+    slot = DefaultSlot(month="2027-01", session_number=2, sessions_per_month=3)
+
+    answer = json_answer(default_slot_fields(slot))
+
+    assert (
+        bytes(answer.body)
+        == DefaultSlotRead(**default_slot_fields(slot)).model_dump_json().encode()
+    )
+    assert json.loads(bytes(answer.body))["label"] == "Session 2 of 3"

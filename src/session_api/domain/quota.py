@@ -59,6 +59,13 @@ _STATUS_PHRASES: dict[SessionStatus, str] = {
 
 # The statuses as plain text, in their order (reading an enum member's value is a lookup).
 _STATUS_NAMES = tuple(status.value for status in SessionStatus)
+_COUNTING_NAMES = frozenset(status.value for status in COUNTING_STATUSES)
+
+
+def places_taken(counts: Mapping[str, int]) -> int:
+    """Places a month's sessions take, from their counts by status: all but cancelled ones."""
+    # A month holds one or two statuses: walking them beats looking up all five.
+    return sum(count for status, count in counts.items() if status in _COUNTING_NAMES)
 
 
 @dataclass(frozen=True)
@@ -73,7 +80,7 @@ class MonthUsage:
     @cached_property
     def used(self) -> int:
         """Places taken: every session that is not cancelled."""
-        return sum(self.counts.get(status, 0) for status in COUNTING_STATUSES)
+        return places_taken(self.counts)
 
     @property
     def remaining(self) -> int:

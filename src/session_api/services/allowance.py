@@ -89,7 +89,7 @@ async def default_slot(ctx: Context, principal: Principal, coachee_id: uuid.UUID
     first = max(today, window.first_month or today)
     limit = coachee.sessions_per_month
     used = {
-        month: MonthUsage(month, limit, by_status).used
+        month: quota.places_taken(by_status)
         for month, by_status in found.counts.items()
         if month >= first and (window.last_month is None or month <= window.last_month)
     }

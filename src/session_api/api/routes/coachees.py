@@ -13,7 +13,12 @@ from session_api.api.paging import BY_ID, Cursor, Limit, page_by_id
 from session_api.api.problems import problems
 from session_api.api.schemas.common import ItemList, Page, changes_of, command_of
 from session_api.api.schemas.people import CoacheeCreate, CoacheeRead, CoacheeUpdate
-from session_api.api.schemas.sessions import DefaultSlotRead, MonthUsageRead, month_usage_fields
+from session_api.api.schemas.sessions import (
+    DefaultSlotRead,
+    MonthUsageRead,
+    default_slot_fields,
+    month_usage_fields,
+)
 from session_api.db.repositories.coachees import CoacheeChanges, NewCoachee
 from session_api.services import access, allowance, catalog
 
@@ -90,10 +95,10 @@ async def list_coachee_months(
     return json_answer({"items": [month_usage_fields(usage) for usage in usages]})
 
 
-@router.get("/{coachee_id}/default-slot", responses=problems(404, 409))
-async def get_default_slot(
-    coachee_id: str, ctx: ContextDep, principal: PrincipalDep
-) -> DefaultSlotRead:
+@router.get(
+    "/{coachee_id}/default-slot", responses=problems(404, 409), response_model=DefaultSlotRead
+)
+async def get_default_slot(coachee_id: str, ctx: ContextDep, principal: PrincipalDep) -> Response:
     """Where the schedule dialog opens: the earliest month with room, "Session N of M".
 
     404 `no_month_with_room` when no month within the program has room (an unknown or
@@ -101,9 +106,4 @@ async def get_default_slot(
     active (they cannot be booked).
     """
     slot = await allowance.default_slot(ctx, principal, access.parse_id("coachee", coachee_id))
-    return DefaultSlotRead(
-        month=slot.month,
-        session_number=slot.session_number,
-        sessions_per_month=slot.sessions_per_month,
-        label=slot.label,
-    )
+    return json_answer(default_slot_fields(slot))

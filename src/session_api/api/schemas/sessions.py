@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field, model_validator
 from session_api.api.schemas.common import InputModel, Instant, LongText
 from session_api.db.repositories.sessions import NumberedSession
 from session_api.domain.booking import MAX_OCCURRENCES, MAX_SESSION_MINUTES, MIN_SESSION_MINUTES
-from session_api.domain.quota import MonthUsage, SessionStatus, label
+from session_api.domain.quota import DefaultSlot, MonthUsage, SessionStatus, label
 
 DurationMinutes = Annotated[
     int,
@@ -203,6 +203,16 @@ class DefaultSlotRead(BaseModel):
     session_number: int
     sessions_per_month: int
     label: str = Field(examples=["Session 2 of 2"])
+
+
+def default_slot_fields(slot: DefaultSlot) -> dict[str, object]:
+    """The fields of `DefaultSlotRead` from a default slot, ready for JSON."""
+    return {
+        "month": slot.month,
+        "session_number": slot.session_number,
+        "sessions_per_month": slot.sessions_per_month,
+        "label": slot.label,
+    }
 
 
 class Recurrence(InputModel):

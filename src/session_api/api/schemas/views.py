@@ -5,7 +5,12 @@ from __future__ import annotations
 from enum import StrEnum
 
 from session_api.api.schemas.people import CoacheeRead
-from session_api.api.schemas.sessions import DefaultSlotRead, SessionRead, session_fields
+from session_api.api.schemas.sessions import (
+    DefaultSlotRead,
+    SessionRead,
+    default_slot_fields,
+    session_fields,
+)
 from session_api.db.repositories.coachees import StoredCoachee
 from session_api.db.repositories.sessions import NumberedSession
 from session_api.domain.quota import DefaultSlot
@@ -42,16 +47,7 @@ class UnscheduledCoacheeRead(CoacheeRead):
     @classmethod
     def from_view(cls, coachee: StoredCoachee, slot: DefaultSlot | None) -> UnscheduledCoacheeRead:
         """Build from a coachee row and its default slot."""
-        default = (
-            None
-            if slot is None
-            else DefaultSlotRead(
-                month=slot.month,
-                session_number=slot.session_number,
-                sessions_per_month=slot.sessions_per_month,
-                label=slot.label,
-            )
-        )
+        default = None if slot is None else DefaultSlotRead(**default_slot_fields(slot))
         return cls.model_validate(
             {**CoacheeRead.model_validate(coachee).model_dump(), "default_slot": default}
         )

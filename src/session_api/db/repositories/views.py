@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from sqlalchemy import (
     BindParameter,
+    Boolean,
     ColumnElement,
     Integer,
     and_,
@@ -19,6 +20,10 @@ from sqlalchemy import (
     select,
     tuple_,
 )
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.selectable import ScalarSelect
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from session_api.db.models import coachees, programs, sessions
 from session_api.db.precompiled import ReadStatement
@@ -94,6 +99,7 @@ _COACHEE_MONTHS = ReadStatement(
     .group_by(coachees.c.id, programs.c.id, sessions.c.month, sessions.c.status),
     CoacheeMonthRow,
 )
+_COACHEE_FIELDS = tuple(field.name for field in fields(CoacheeInProgram))
 
 
 def _open_ahead_of_coachee(now: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
@@ -109,6 +115,39 @@ def _value(name: str, column: ColumnElement[Any]) -> BindParameter[Any]:
     return bindparam(name, type_=column.type)
 
 
+class _AmongFirsts(ColumnElement[bool]):
+    """`column IN (subquery)`; on PostgreSQL `column = ANY(ARRAY(subquery))`.
+
+    Joined to the subquery of each coachee's first session (a correlated subquery, whose
+    output PostgreSQL cannot estimate), sessions were hashed from a sequential scan up to
+    some 100,000 rows (0.8 ms a request at 5,000 sessions); as an array computed first, the
+    primary key finds the rows (0.4 ms), whatever the table's size.
+    """
+
+    inherit_cache = True
+    type = Boolean()
+    _is_implicitly_boolean = True
+    _traverse_internals = [
+        ("column", InternalTraversal.dp_clauseelement),
+        ("subquery", InternalTraversal.dp_clauseelement),
+    ]
+
+    def __init__(self, column: ColumnElement[Any], subquery: ScalarSelect[Any]) -> None:
+        self.column = column
+        self.subquery = subquery
+
+
+@compiles(_AmongFirsts)
+def _among_firsts(element: _AmongFirsts, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.column.in_(element.subquery.element), **kw)
+
+
+@compiles(_AmongFirsts, "postgresql")
+def _among_firsts_postgresql(element: _AmongFirsts, compiler: SQLCompiler, **kw: Any) -> str:
+    column = compiler.process(element.column, **kw)
+    return f"{column} = ANY(ARRAY{compiler.process(element.subquery, **kw)})"
+
+
 # The hot views are built once per shape of their filters; a request only binds values.
 @cache
 def _next_sessions_query(for_one_coachee: bool) -> ReadStatement[NumberedSession]:
@@ -122,16 +161,16 @@ def _next_sessions_query(for_one_coachee: bool) -> ReadStatement[NumberedSession
         .correlate(coachees)
         .scalar_subquery()
     )
-    firsts = select(earliest.label("session_id")).where(
+    firsts = select(earliest).where(
         coachees.c.coach_id == _value("coach_id", coachees.c.coach_id),
         coachees.c.status == "active",
     )
     if for_one_coachee:
         firsts = firsts.where(coachees.c.id == _value("coachee_id", coachees.c.id))
-    first_sessions = firsts.subquery("first_sessions")
     return ReadStatement(
         numbered_sessions()
-        .join(first_sessions, first_sessions.c.session_id == sessions.c.id)
+        # Uncorrelated: the coach's coachees, not the row's own.
+        .where(_AmongFirsts(sessions.c.id, firsts.correlate(None).scalar_subquery()))
         .order_by(sessions.c.starts_at, sessions.c.id),
         NumberedSession,
     )
@@ -199,9 +238,7 @@ class ViewRepository(Repository):
             if row.month is not None and row.session_status is not None:
                 counts.setdefault(row.month, {})[row.session_status] = row.sessions
         first = rows[0]
-        coachee = CoacheeInProgram(
-            **{field.name: getattr(first, field.name) for field in fields(CoacheeInProgram)}
-        )
+        coachee = CoacheeInProgram(**{name: getattr(first, name) for name in _COACHEE_FIELDS})
         return CoacheeMonths(coachee=coachee, counts=counts)
 
     async def future_sessions(
