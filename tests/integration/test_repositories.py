@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -476,3 +476,67 @@ async def test_a_hot_read_on_a_dropped_connection_fails_as_sqlalchemy_reports_it
         with pytest.raises(DBAPIError) as failure:
             await uow.sessions.numbered(uuid.uuid4())
     assert failure.value.connection_invalidated
+
+
+# --- a write's statements, precompiled inside its transaction -------------------------------
+
+
+async def test_the_booking_lock_holds_until_the_write_commits(ctx: Context) -> None:
+    # On PostgreSQL the lock runs on the driver, past SQLAlchemy's lazy BEGIN: it must have
+    # begun the transaction first, or FOR UPDATE would lock nothing beyond its own statement.
+    if ctx.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's BEGIN IMMEDIATE locks the whole database")
+    coachee_id = (await _people(ctx))["coachee"].id
+    async with ctx.writing() as uow:
+        facts = await uow.bookings.lock(coachee_id)
+        assert facts is not None
+        assert facts.coachee_id == coachee_id
+        async with ctx.engine.connect() as other:
+            with pytest.raises(DBAPIError) as failure:
+                await other.execute(
+                    text("SELECT 1 FROM coachees WHERE id = :id FOR UPDATE NOWAIT"),
+                    {"id": coachee_id},
+                )
+            assert getattr(failure.value.orig, "sqlstate", None) == "55P03"  # lock_not_available
+        await uow.commit()
+
+
+async def test_a_write_on_a_dropped_connection_fails_as_sqlalchemy_reports_it(
+    ctx: Context,
+) -> None:
+    # Inside a transaction the statement cannot simply run again through SQLAlchemy; the
+    # driver's error is raised as SQLAlchemy raises it, so a lost connection answers 503.
+    if ctx.engine.dialect.name != "postgresql":
+        pytest.skip("a PostgreSQL backend is what gets dropped")
+    coachee_id = (await _people(ctx))["coachee"].id
+    async with ctx.writing() as uow:
+        assert await uow.bookings.lock(coachee_id) is not None
+        raw = await uow.connection.get_raw_connection()
+        assert raw.driver_connection is not None
+        pid = raw.driver_connection.get_server_pid()
+        async with ctx.engine.connect() as other:
+            await other.execute(select(func.pg_terminate_backend(pid)))
+        with pytest.raises(DBAPIError) as failure:
+            await uow.sessions.usage(coachee_id, "2026-11")
+    assert failure.value.connection_invalidated
+
+
+async def test_a_database_error_in_a_write_keeps_its_code(ctx: Context) -> None:
+    # What the problem handlers look at (a `DBAPIError` and the SQLSTATE of its `orig`)
+    # survives the driver path; the next write locks the coachee as usual.
+    if ctx.engine.dialect.name != "postgresql":
+        pytest.skip("the driver path is PostgreSQL's")
+    coachee_id = (await _people(ctx))["coachee"].id
+    async with ctx.engine.connect() as other:
+        await other.execute(
+            text("SELECT 1 FROM coachees WHERE id = :id FOR UPDATE"), {"id": coachee_id}
+        )
+        async with ctx.writing() as uow:
+            await uow.connection.execute(text("SET LOCAL lock_timeout = '20ms'"))
+            with pytest.raises(DBAPIError) as failure:
+                await uow.bookings.lock(coachee_id)
+        await other.rollback()
+    assert getattr(failure.value.orig, "sqlstate", None) == "55P03"  # lock_not_available
+    assert not failure.value.connection_invalidated
+    async with ctx.writing() as uow:
+        assert await uow.bookings.lock(coachee_id) is not None

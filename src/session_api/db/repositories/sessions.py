@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, NamedTuple, TypedDict
 
 from sqlalchemy import (
     CompoundSelect,
@@ -164,6 +164,55 @@ class SessionChanges(TypedDict, total=False):
     updated_at: datetime
 
 
+@dataclass(frozen=True)
+class _LockedBooking:
+    """The columns of the booking facts, as the lock reads them."""
+
+    coachee_id: uuid.UUID
+    coach_id: uuid.UUID
+    coachee_name: str
+    coachee_timezone: str
+    coachee_status: str
+    sessions_per_month: int
+    session_minutes: int
+    starts_on: date | None
+    ends_on: date | None
+    late_cancel_hours: int
+    coach_timezone: str
+    availability: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class _LockedSession(_LockedBooking):
+    """A session's columns with its booking facts, as the lock for a change reads them."""
+
+    id: uuid.UUID
+    session_coach_id: uuid.UUID
+    starts_at: datetime
+    ends_at: datetime
+    month: str
+    status: str
+    version: int
+    sequence: int
+
+
+class _LedgerRow(NamedTuple):
+    """A blocking open session (`n` None) or one month's count of one status."""
+
+    id: uuid.UUID | None
+    coachee_id: uuid.UUID | None
+    starts_at: datetime | None
+    ends_at: datetime | None
+    month: str | None
+    status: str | None
+    n: int | None
+
+
+class _StatusCount(NamedTuple):
+    status: str
+    n: int
+
+
 OPEN = sorted(OPEN_STATUSES)
 
 _peers = sessions.alias("peer")
@@ -235,7 +284,8 @@ _BOOKING_FACTS = (
 _NUMBERED_BY_ID = ReadStatement(
     numbered_sessions().where(sessions.c.id == bindparam("session_id")), NumberedSession
 )
-_LOCK_FOR_CHANGE = (
+# The write's statements run precompiled inside its transaction (`in_transaction`).
+_LOCK_FOR_CHANGE = ReadStatement(
     select(
         sessions.c.id,
         sessions.c.coach_id.label("session_coach_id"),
@@ -251,18 +301,20 @@ _LOCK_FOR_CHANGE = (
     .join(programs, programs.c.id == coachees.c.program_id)
     .join(coaches, coaches.c.id == sessions.c.coach_id)
     .where(sessions.c.id == bindparam("session_id"))
-    .with_for_update(of=[coachees, coaches])
+    .with_for_update(of=[coachees, coaches]),
+    _LockedSession,
 )
 
 # The conflict check and the usage are a statement of their own, after the lock: on PostgreSQL
 # a locking read that waited for another writer returns the rows it locked as they are now, but
 # reads every other table from the snapshot taken before the wait, missing that writer's session.
-_LOCK_BOOKING = (
+_LOCK_BOOKING = ReadStatement(
     select(*_BOOKING_FACTS)
     .join(programs, programs.c.id == coachees.c.program_id)
     .join(coaches, coaches.c.id == coachees.c.coach_id)
     .where(coachees.c.id == bindparam("coachee_id"))
-    .with_for_update(of=[coachees, coaches])
+    .with_for_update(of=[coachees, coaches]),
+    _LockedBooking,
 )
 
 _OPEN_BETWEEN = (
@@ -323,15 +375,16 @@ def _ledger_of(first_conflict: Select[*tuple[Any, ...]]) -> CompoundSelect[*tupl
     )
 
 
-_LEDGER = _ledger_of(_FIRST_CONFLICT)
-_LEDGER_EXCEPT = _ledger_of(_FIRST_CONFLICT_EXCEPT)
-_USAGE = (
+_LEDGER = ReadStatement(_ledger_of(_FIRST_CONFLICT), _LedgerRow)
+_LEDGER_EXCEPT = ReadStatement(_ledger_of(_FIRST_CONFLICT_EXCEPT), _LedgerRow)
+_USAGE = ReadStatement(
     select(sessions.c.status, func.count().label("n"))
     .where(
         sessions.c.coachee_id == bindparam("coachee_id"),
         sessions.c.month == bindparam("month"),
     )
-    .group_by(sessions.c.status)
+    .group_by(sessions.c.status),
+    _StatusCount,
 )
 # SET takes the columns named by the parameters; the b_ names are the WHERE's.
 _CHANGE_WHERE_VERSION = update(sessions).where(
@@ -350,7 +403,7 @@ def _recorded_write(
     columns: tuple[str, ...],
     history: tuple[str, ...],
     events_written: int,
-) -> Select[*tuple[Any, ...]]:
+) -> ReadStatement[WrittenSession]:
     """One PostgreSQL statement: a session's insert or update, its history entry and its
     outbox rows, answering with the session as stored and numbered.
 
@@ -377,7 +430,7 @@ def _recorded_write(
         ]
         outbox = insert(events).from_select(EVENT_COLUMNS, union_all(*rows))
         ctes.append(outbox.cte("outbox"))
-    return select(*written.c, session_number(written)).add_cte(*ctes)
+    return ReadStatement(select(*written.c, session_number(written)).add_cte(*ctes), WrittenSession)
 
 
 class SessionRepository(Repository):
@@ -405,10 +458,10 @@ class SessionRepository(Repository):
         own, and locks are always taken coachee first, then coach: no deadlock between writers.
         The booking facts are the coachee's now, with the session's own coach.
         """
-        result = await self._connection.execute(_LOCK_FOR_CHANGE, {"session_id": session_id})
-        row = result.one_or_none()
-        if row is None:
+        rows = await _LOCK_FOR_CHANGE.in_transaction(self._connection, {"session_id": session_id})
+        if not rows:
             return None
+        (row,) = rows
         return SessionFacts(
             id=row.id,
             coachee_coach_id=row.coach_id,
@@ -424,7 +477,8 @@ class SessionRepository(Repository):
     async def usage(self, coachee_id: uuid.UUID, month: str) -> dict[str, int]:
         """Counts by status of one coachee's sessions in one month."""
         values = {"coachee_id": coachee_id, "month": month}
-        return {row.status: row.n for row in await self._connection.execute(_USAGE, values)}
+        rows = await _USAGE.in_transaction(self._connection, values)
+        return {row.status: row.n for row in rows}
 
     async def usage_by_month(
         self, coachee_id: uuid.UUID, first_month: str, last_month: str | None = None
@@ -487,16 +541,18 @@ class SessionRepository(Repository):
             "last_month": last_month or LAST_MONTH,
         }
         if excluding is None:
-            result = await self._connection.execute(_LEDGER, values)
+            rows = await _LEDGER.in_transaction(self._connection, values)
         else:
             values["excluding"] = excluding
-            result = await self._connection.execute(_LEDGER_EXCEPT, values)
+            rows = await _LEDGER_EXCEPT.in_transaction(self._connection, values)
         counts: dict[str, dict[str, int]] = {}
         open_sessions = []
-        for row in result:
+        for row in rows:
             if row.n is None:
-                open_sessions.append(_open_session(row))
+                open_sessions.append(_blocking(row))
             else:
+                assert row.month is not None
+                assert row.status is not None
                 counts.setdefault(row.month, {})[row.status] = row.n
         return Ledger(counts, open_sessions)
 
@@ -657,7 +713,7 @@ class SessionRepository(Repository):
 
     async def _run_recorded(
         self,
-        query: Select[*tuple[Any, ...]],
+        query: ReadStatement[WrittenSession],
         values: dict[str, Any],
         entry: HistoryRow,
         outbox: Sequence[NewEvent],
@@ -665,8 +721,8 @@ class SessionRepository(Repository):
         values.update(_prefixed("h_", entry))
         for n, event in enumerate(outbox):
             values.update(_prefixed(f"e{n}_", event_values(event)))
-        result = await self._connection.execute(query, values)
-        return typed(WrittenSession, result.one())
+        (written,) = await query.in_transaction(self._connection, values)
+        return written
 
     async def _recorded_on_sqlite(
         self, session_id: uuid.UUID, entry: HistoryRow, outbox: Sequence[NewEvent]
@@ -736,16 +792,15 @@ class BookingRepository(Repository):
 
     async def lock(self, coachee_id: uuid.UUID) -> BookingFacts | None:
         """The coachee with program and coach, locking coachee then coach until commit."""
-        result = await self._connection.execute(_LOCK_BOOKING, {"coachee_id": coachee_id})
-        row = result.one_or_none()
-        return None if row is None else booking_facts(row, coach_id=row.coach_id)
+        rows = await _LOCK_BOOKING.in_transaction(self._connection, {"coachee_id": coachee_id})
+        return booking_facts(rows[0], coach_id=rows[0].coach_id) if rows else None
 
 
 def _prefixed(prefix: str, values: Mapping[str, Any]) -> dict[str, Any]:
     return {prefix + name: value for name, value in values.items()}
 
 
-def booking_facts(row: AnyRow, *, coach_id: uuid.UUID) -> BookingFacts:
+def booking_facts(row: _LockedBooking | AnyRow, *, coach_id: uuid.UUID) -> BookingFacts:
     """The facts of a locked booking row (its coach is the session's, when one is changed)."""
     return BookingFacts(
         coachee_id=row.coachee_id,
@@ -764,4 +819,13 @@ def booking_facts(row: AnyRow, *, coach_id: uuid.UUID) -> BookingFacts:
 
 
 def _open_session(row: AnyRow) -> OpenSession:
+    return OpenSession(row.id, row.coachee_id, row.starts_at, row.ends_at)
+
+
+def _blocking(row: _LedgerRow) -> OpenSession:
+    """The open session of a ledger's blocking row (its session columns are all set)."""
+    assert row.id is not None
+    assert row.coachee_id is not None
+    assert row.starts_at is not None
+    assert row.ends_at is not None
     return OpenSession(row.id, row.coachee_id, row.starts_at, row.ends_at)
