@@ -15,8 +15,10 @@ from sqlalchemy import (
     Label,
     Select,
     Table,
+    Text,
     bindparam,
     case,
+    cast,
     func,
     insert,
     null,
@@ -43,7 +45,7 @@ from session_api.db.repositories.events import (
     NewEvent,
     event_values,
 )
-from session_api.domain.availability import availability_from_json
+from session_api.domain.availability import availability_from_text
 from session_api.domain.booking import BookingFacts, Ledger, OpenSession, SessionFacts
 from session_api.domain.months import LAST_MONTH
 from session_api.domain.quota import COUNTING_STATUSES, OPEN_STATUSES, SessionStatus
@@ -179,7 +181,7 @@ class _LockedBooking:
     ends_on: date | None
     late_cancel_hours: int
     coach_timezone: str
-    availability: dict[str, Any]
+    availability: str
 
 
 @dataclass(frozen=True)
@@ -278,7 +280,8 @@ _BOOKING_FACTS = (
     programs.c.ends_on,
     programs.c.late_cancel_hours,
     coaches.c.timezone.label("coach_timezone"),
-    coaches.c.availability,
+    # As stored, so that a coach's document is parsed once (`availability_from_text`).
+    cast(coaches.c.availability, Text).label("availability"),
 )
 # Built once: the hot paths only bind values.
 _NUMBERED_BY_ID = ReadStatement(
@@ -814,7 +817,7 @@ def booking_facts(row: _LockedBooking | AnyRow, *, coach_id: uuid.UUID) -> Booki
         ends_on=row.ends_on,
         late_cancel_hours=row.late_cancel_hours,
         coach_timezone=row.coach_timezone,
-        availability=availability_from_json(row.availability),
+        availability=availability_from_text(row.availability),
     )
 
 
