@@ -460,6 +460,15 @@ async def test_hot_reads_answer_the_same_rows_outside_and_inside_a_transaction(
     }
 
 
+async def _drop_backend(ctx: Context, uow: UnitOfWork) -> None:
+    """Terminate the PostgreSQL backend under a unit of work, as a lost connection would."""
+    raw = await uow.connection.get_raw_connection()
+    assert raw.driver_connection is not None
+    pid = raw.driver_connection.get_server_pid()
+    async with ctx.engine.connect() as other:
+        await other.execute(select(func.pg_terminate_backend(pid)))
+
+
 async def test_a_hot_read_on_a_dropped_connection_fails_as_sqlalchemy_reports_it(
     ctx: Context,
 ) -> None:
@@ -468,11 +477,7 @@ async def test_a_hot_read_on_a_dropped_connection_fails_as_sqlalchemy_reports_it
     if ctx.engine.dialect.name != "postgresql":
         pytest.skip("a PostgreSQL backend is what gets dropped")
     async with ctx.reading() as uow:
-        raw = await uow.connection.get_raw_connection()
-        assert raw.driver_connection is not None
-        pid = raw.driver_connection.get_server_pid()
-        async with ctx.engine.connect() as other:
-            await other.execute(select(func.pg_terminate_backend(pid)))
+        await _drop_backend(ctx, uow)
         with pytest.raises(DBAPIError) as failure:
             await uow.sessions.numbered(uuid.uuid4())
     assert failure.value.connection_invalidated
@@ -511,11 +516,7 @@ async def test_a_write_on_a_dropped_connection_fails_as_sqlalchemy_reports_it(
     coachee_id = (await _people(ctx))["coachee"].id
     async with ctx.writing() as uow:
         assert await uow.bookings.lock(coachee_id) is not None
-        raw = await uow.connection.get_raw_connection()
-        assert raw.driver_connection is not None
-        pid = raw.driver_connection.get_server_pid()
-        async with ctx.engine.connect() as other:
-            await other.execute(select(func.pg_terminate_backend(pid)))
+        await _drop_backend(ctx, uow)
         with pytest.raises(DBAPIError) as failure:
             await uow.sessions.usage(coachee_id, "2026-11")
     assert failure.value.connection_invalidated

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, fields, make_dataclass
+from datetime import datetime
 from functools import cache
 from typing import Any, Literal, NamedTuple, TypedDict
 
@@ -166,36 +166,31 @@ class SessionChanges(TypedDict, total=False):
     updated_at: datetime
 
 
-@dataclass(frozen=True)
-class _LockedBooking:
-    """The columns of the booking facts, as the lock reads them."""
-
-    coachee_id: uuid.UUID
-    coach_id: uuid.UUID
-    coachee_name: str
-    coachee_timezone: str
-    coachee_status: str
-    sessions_per_month: int
-    session_minutes: int
-    starts_on: date | None
-    ends_on: date | None
-    late_cancel_hours: int
-    coach_timezone: str
-    availability: str
-
-
-@dataclass(frozen=True)
-class _LockedSession(_LockedBooking):
-    """A session's columns with its booking facts, as the lock for a change reads them."""
-
-    id: uuid.UUID
-    session_coach_id: uuid.UUID
-    starts_at: datetime
-    ends_at: datetime
-    month: str
-    status: str
-    version: int
-    sequence: int
+# The lock's rows: the booking facts' own fields with the availability as stored (parsed
+# once per document by `availability_from_text`), and for a change the session's columns.
+_LockedBooking = make_dataclass(
+    "_LockedBooking",
+    [
+        (field.name, str if field.name == "availability" else field.type)
+        for field in fields(BookingFacts)
+    ],
+    frozen=True,
+)
+_LockedSession = make_dataclass(
+    "_LockedSession",
+    [
+        ("id", uuid.UUID),
+        ("session_coach_id", uuid.UUID),
+        ("starts_at", datetime),
+        ("ends_at", datetime),
+        ("month", str),
+        ("status", str),
+        ("version", int),
+        ("sequence", int),
+    ],
+    bases=(_LockedBooking,),
+    frozen=True,
+)
 
 
 class _LedgerRow(NamedTuple):
@@ -288,7 +283,7 @@ _NUMBERED_BY_ID = ReadStatement(
     numbered_sessions().where(sessions.c.id == bindparam("session_id")), NumberedSession
 )
 # The write's statements run precompiled inside its transaction (`in_transaction`).
-_LOCK_FOR_CHANGE = ReadStatement(
+_LOCK_FOR_CHANGE: ReadStatement[Any] = ReadStatement(
     select(
         sessions.c.id,
         sessions.c.coach_id.label("session_coach_id"),
@@ -311,7 +306,7 @@ _LOCK_FOR_CHANGE = ReadStatement(
 # The conflict check and the usage are a statement of their own, after the lock: on PostgreSQL
 # a locking read that waited for another writer returns the rows it locked as they are now, but
 # reads every other table from the snapshot taken before the wait, missing that writer's session.
-_LOCK_BOOKING = ReadStatement(
+_LOCK_BOOKING: ReadStatement[Any] = ReadStatement(
     select(*_BOOKING_FACTS)
     .join(programs, programs.c.id == coachees.c.program_id)
     .join(coaches, coaches.c.id == coachees.c.coach_id)
@@ -803,7 +798,7 @@ def _prefixed(prefix: str, values: Mapping[str, Any]) -> dict[str, Any]:
     return {prefix + name: value for name, value in values.items()}
 
 
-def booking_facts(row: _LockedBooking | AnyRow, *, coach_id: uuid.UUID) -> BookingFacts:
+def booking_facts(row: Any, *, coach_id: uuid.UUID) -> BookingFacts:
     """The facts of a locked booking row (its coach is the session's, when one is changed)."""
     return BookingFacts(
         coachee_id=row.coachee_id,
