@@ -541,3 +541,52 @@ async def test_a_database_error_in_a_write_keeps_its_code(ctx: Context) -> None:
     assert not failure.value.connection_invalidated
     async with ctx.writing() as uow:
         assert await uow.bookings.lock(coachee_id) is not None
+
+
+async def test_the_first_conflict_is_the_earliest_open_one_of_the_coach_or_the_coachee(
+    ctx: Context,
+) -> None:
+    # Each person's open sessions are scanned apart (along their own index), then the
+    # earliest of both wins; a cancelled session never conflicts.
+    people = await _people(ctx, coaches=2)
+    first, second, _ = await _sessions(
+        ctx,
+        people,
+        (NOW + HOUR, "scheduled"),
+        (NOW + 2 * HOUR, "requested"),
+        (NOW + HOUR / 2, "cancelled"),
+    )
+    busy_coach, free_coach = people["coaches"][0].id, people["coaches"][1].id
+    coachee_id = people["coachee"].id
+    starts_at, ends_at = NOW, NOW + 5 * HOUR
+    async with ctx.writing() as uow:
+        by_coach = await uow.sessions.first_conflict(
+            coach_id=busy_coach, coachee_id=uuid.uuid4(), starts_at=starts_at, ends_at=ends_at
+        )
+        by_coachee = await uow.sessions.first_conflict(
+            coach_id=free_coach, coachee_id=coachee_id, starts_at=starts_at, ends_at=ends_at
+        )
+        excluded = await uow.sessions.first_conflict(
+            coach_id=busy_coach,
+            coachee_id=coachee_id,
+            excluding=first,
+            starts_at=starts_at,
+            ends_at=ends_at,
+        )
+        ledger = await uow.sessions.ledger(
+            coach_id=free_coach,
+            coachee_id=coachee_id,
+            first_month="2026-11",
+            last_month=None,
+            excluding=first,
+            starts_at=starts_at,
+            ends_at=ends_at,
+        )
+        nothing = await uow.sessions.first_conflict(
+            coach_id=busy_coach, coachee_id=coachee_id, starts_at=NOW, ends_at=NOW + HOUR
+        )
+    assert by_coach is not None
+    assert by_coachee is not None
+    assert excluded is not None
+    assert (by_coach.id, by_coachee.id, excluded.id, nothing) == (first, first, second, None)
+    assert [open_.id for open_ in ledger.open_sessions] == [second]

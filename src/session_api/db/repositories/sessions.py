@@ -334,8 +334,41 @@ _OPEN_BETWEEN = (
     )
     .order_by(sessions.c.starts_at)
 )
-_FIRST_CONFLICT = _OPEN_BETWEEN.limit(1)
-_FIRST_CONFLICT_EXCEPT = _FIRST_CONFLICT.where(sessions.c.id != bindparam("excluding"))
+
+
+def _first_conflict(*, excluding: bool) -> Select[*tuple[Any, ...]]:
+    """The earliest open session of the coach or the coachee overlapping [starts_at, ends_at).
+
+    One scan per person, along their own (person, starts_at) index, then the earliest of what
+    both found. With `coach_id = … OR coachee_id = … ORDER BY starts_at LIMIT 1`, PostgreSQL's
+    generic plan walked every session in start order and filtered them (1.1 ms of its CPU per
+    write at 5,000 sessions, growing with the table); the person's scans are kept apart as
+    materialized CTEs so that no plan can trade them for that walk again.
+    """
+    scans = []
+    for person in (sessions.c.coach_id, sessions.c.coachee_id):
+        scan = select(
+            sessions.c.id,
+            sessions.c.coach_id,
+            sessions.c.coachee_id,
+            sessions.c.starts_at,
+            sessions.c.ends_at,
+        ).where(
+            person == bindparam(person.name),
+            sessions.c.status.in_(OPEN),
+            sessions.c.starts_at < bindparam("ends_at"),
+            sessions.c.ends_at > bindparam("starts_at"),
+        )
+        if excluding:
+            scan = scan.where(sessions.c.id != bindparam("excluding"))
+        found = scan.cte(f"open_of_{person.name}").prefix_with("MATERIALIZED", dialect="postgresql")
+        scans.append(select(found))
+    either = union_all(*scans).subquery("either")
+    return select(*either.c).order_by(either.c.starts_at).limit(1)
+
+
+_FIRST_CONFLICT = _first_conflict(excluding=False)
+_FIRST_CONFLICT_EXCEPT = _first_conflict(excluding=True)
 
 
 def _ledger_of(first_conflict: Select[*tuple[Any, ...]]) -> CompoundSelect[*tuple[Any, ...]]:
