@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -460,6 +460,15 @@ async def test_hot_reads_answer_the_same_rows_outside_and_inside_a_transaction(
     }
 
 
+async def _drop_backend(ctx: Context, uow: UnitOfWork) -> None:
+    """Terminate the PostgreSQL backend under a unit of work, as a lost connection would."""
+    raw = await uow.connection.get_raw_connection()
+    assert raw.driver_connection is not None
+    pid = raw.driver_connection.get_server_pid()
+    async with ctx.engine.connect() as other:
+        await other.execute(select(func.pg_terminate_backend(pid)))
+
+
 @pytest.mark.postgresql  # the precompiled path runs on PostgreSQL only
 async def test_a_hot_read_on_a_dropped_connection_fails_as_sqlalchemy_reports_it(
     ctx: Context,
@@ -467,11 +476,113 @@ async def test_a_hot_read_on_a_dropped_connection_fails_as_sqlalchemy_reports_it
     # The problem handlers answer 503 for an invalidated connection; the precompiled path
     # must not turn a lost connection into a bare driver error (a 500).
     async with ctx.reading() as uow:
-        raw = await uow.connection.get_raw_connection()
-        assert raw.driver_connection is not None
-        pid = raw.driver_connection.get_server_pid()
-        async with ctx.engine.connect() as other:
-            await other.execute(select(func.pg_terminate_backend(pid)))
+        await _drop_backend(ctx, uow)
         with pytest.raises(DBAPIError) as failure:
             await uow.sessions.numbered(uuid.uuid4())
     assert failure.value.connection_invalidated
+
+
+# --- a write's statements, precompiled inside its transaction -------------------------------
+
+
+@pytest.mark.postgresql  # SQLite's BEGIN IMMEDIATE locks the whole database
+async def test_the_booking_lock_holds_until_the_write_commits(ctx: Context) -> None:
+    # On PostgreSQL the lock runs on the driver, past SQLAlchemy's lazy BEGIN: it must have
+    # begun the transaction first, or FOR UPDATE would lock nothing beyond its own statement.
+    coachee_id = (await _people(ctx))["coachee"].id
+    async with ctx.writing() as uow:
+        facts = await uow.bookings.lock(coachee_id)
+        assert facts is not None
+        assert facts.coachee_id == coachee_id
+        async with ctx.engine.connect() as other:
+            with pytest.raises(DBAPIError) as failure:
+                await other.execute(
+                    text("SELECT 1 FROM coachees WHERE id = :id FOR UPDATE NOWAIT"),
+                    {"id": coachee_id},
+                )
+            assert getattr(failure.value.orig, "sqlstate", None) == "55P03"  # lock_not_available
+        await uow.commit()
+
+
+@pytest.mark.postgresql  # a PostgreSQL backend is what gets dropped
+async def test_a_write_on_a_dropped_connection_fails_as_sqlalchemy_reports_it(
+    ctx: Context,
+) -> None:
+    # Inside a transaction the statement cannot simply run again through SQLAlchemy; the
+    # driver's error is raised as SQLAlchemy raises it, so a lost connection answers 503.
+    coachee_id = (await _people(ctx))["coachee"].id
+    async with ctx.writing() as uow:
+        assert await uow.bookings.lock(coachee_id) is not None
+        await _drop_backend(ctx, uow)
+        with pytest.raises(DBAPIError) as failure:
+            await uow.sessions.usage(coachee_id, "2026-11")
+    assert failure.value.connection_invalidated
+
+
+@pytest.mark.postgresql  # the driver path is PostgreSQL's
+async def test_a_database_error_in_a_write_keeps_its_code(ctx: Context) -> None:
+    # What the problem handlers look at (a `DBAPIError` and the SQLSTATE of its `orig`)
+    # survives the driver path; the next write locks the coachee as usual.
+    coachee_id = (await _people(ctx))["coachee"].id
+    async with ctx.engine.connect() as other:
+        await other.execute(
+            text("SELECT 1 FROM coachees WHERE id = :id FOR UPDATE"), {"id": coachee_id}
+        )
+        async with ctx.writing() as uow:
+            await uow.connection.execute(text("SET LOCAL lock_timeout = '20ms'"))
+            with pytest.raises(DBAPIError) as failure:
+                await uow.bookings.lock(coachee_id)
+        await other.rollback()
+    assert getattr(failure.value.orig, "sqlstate", None) == "55P03"  # lock_not_available
+    assert not failure.value.connection_invalidated
+    async with ctx.writing() as uow:
+        assert await uow.bookings.lock(coachee_id) is not None
+
+
+async def test_the_first_conflict_is_the_earliest_open_one_of_the_coach_or_the_coachee(
+    ctx: Context,
+) -> None:
+    # Each person's open sessions are scanned apart (along their own index), then the
+    # earliest of both wins; a cancelled session never conflicts.
+    people = await _people(ctx, coaches=2)
+    first, second, _ = await _sessions(
+        ctx,
+        people,
+        (NOW + HOUR, "scheduled"),
+        (NOW + 2 * HOUR, "requested"),
+        (NOW + HOUR / 2, "cancelled"),
+    )
+    busy_coach, free_coach = people["coaches"][0].id, people["coaches"][1].id
+    coachee_id = people["coachee"].id
+    starts_at, ends_at = NOW, NOW + 5 * HOUR
+    async with ctx.writing() as uow:
+        by_coach = await uow.sessions.first_conflict(
+            coach_id=busy_coach, coachee_id=uuid.uuid4(), starts_at=starts_at, ends_at=ends_at
+        )
+        by_coachee = await uow.sessions.first_conflict(
+            coach_id=free_coach, coachee_id=coachee_id, starts_at=starts_at, ends_at=ends_at
+        )
+        excluded = await uow.sessions.first_conflict(
+            coach_id=busy_coach,
+            coachee_id=coachee_id,
+            excluding=first,
+            starts_at=starts_at,
+            ends_at=ends_at,
+        )
+        ledger = await uow.sessions.ledger(
+            coach_id=free_coach,
+            coachee_id=coachee_id,
+            first_month="2026-11",
+            last_month=None,
+            excluding=first,
+            starts_at=starts_at,
+            ends_at=ends_at,
+        )
+        nothing = await uow.sessions.first_conflict(
+            coach_id=busy_coach, coachee_id=coachee_id, starts_at=NOW, ends_at=NOW + HOUR
+        )
+    assert by_coach is not None
+    assert by_coachee is not None
+    assert excluded is not None
+    assert (by_coach.id, by_coachee.id, excluded.id, nothing) == (first, first, second, None)
+    assert [open_.id for open_ in ledger.open_sessions] == [second]

@@ -19,6 +19,7 @@ from session_api.domain.availability import (
     WeeklyWindow,
     Window,
     availability_from_json,
+    availability_from_text,
     availability_to_json,
     fits,
     format_clock,
@@ -965,3 +966,14 @@ def test_window_instants_keep_wall_clock_times_that_exist(
         == wall_start
     ):
         assert shown == wall_start
+
+
+def test_stored_availability_is_parsed_once_per_document() -> None:
+    text = '{"weekly": [{"weekday": "monday", "start": "09:00", "end": "12:00"}]}'
+    parsed = availability_from_text(text)
+    assert parsed == availability_from_json(
+        {"weekly": [{"weekday": "monday", "start": "09:00", "end": "12:00"}]}
+    )
+    assert availability_from_text(text) is parsed
+    with pytest.raises(ValidationProblem):
+        availability_from_text("[]")

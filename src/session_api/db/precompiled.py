@@ -7,6 +7,11 @@ read units of work run in AUTOCOMMIT), runs it on the asyncpg driver connection,
 keeps it prepared. Parameter and result processing are the column types' own, so the rows are
 the same as SQLAlchemy's; elsewhere (SQLite, inside a transaction) it runs through SQLAlchemy.
 Either way the engine's cursor events fire, so statement counts and tracing see every read.
+
+A write's statements (the lock, the ledger, the recorded write) run the same way inside the
+write's transaction with `in_transaction()`: SQLAlchemy's BEGIN is sent first if no statement
+has sent it yet, and a driver error is raised as SQLAlchemy raises it (a lost connection
+invalidated, so it answers 503), since an aborted transaction cannot run the statement again.
 """
 
 from __future__ import annotations
@@ -17,13 +22,15 @@ from dataclasses import dataclass, fields
 from typing import Any, Generic, TypeVar
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Select
-from sqlalchemy.engine import Dialect
+from sqlalchemy import CompoundSelect, Select
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.util import greenlet_spawn
 
 Typed = TypeVar("Typed")
 _Processor = Callable[[Any], Any]
 _EXPANDING = re.compile(r" (NOT )?IN \(__\[POSTCOMPILE_(\w+)\]\)")
+_Statement = Select[Any] | CompoundSelect[Any]
 
 
 @dataclass(frozen=True)
@@ -37,7 +44,7 @@ class _Compiled:
     results: tuple[tuple[int, _Processor], ...]
 
 
-def _compile(statement: Select[Any], dialect: Dialect) -> _Compiled:
+def _compile(statement: _Statement, dialect: Dialect) -> _Compiled:
     compiled = statement.compile(dialect=dialect)
     assert compiled.positiontup is not None
     assert not compiled.escaped_bind_names
@@ -104,7 +111,7 @@ class ReadStatement(Generic[Typed]):
     """A SELECT defined once, read into `kind` rows: a frozen dataclass or a named tuple whose
     fields name columns of the statement."""
 
-    def __init__(self, statement: Select[Any], kind: type[Typed]) -> None:
+    def __init__(self, statement: _Statement, kind: type[Typed]) -> None:
         self.statement = statement
         self.kind = kind
         columns = list(statement.selected_columns.keys())
@@ -133,6 +140,47 @@ class ReadStatement(Generic[Typed]):
             or sync.get_execution_options().get("isolation_level") != "AUTOCOMMIT"
         ):
             return await self._through_sqlalchemy(connection, values)
+        # A checked-out, valid connection hands its driver over without I/O (and without
+        # the greenlet hop of `get_raw_connection()`, which is for reconnecting).
+        pooled = sync.connection if not sync.invalidated else await connection.get_raw_connection()
+        compiled, arguments = self._bound(connection, values)
+        try:
+            records = await self._fetch(sync, pooled.driver_connection, compiled, arguments)
+        except Exception:
+            # SQLAlchemy knows what a driver error means (a lost connection is invalidated
+            # and answers 503, bad data 422): the read runs again through it, and answers or
+            # fails as any other statement would.
+            return await self._through_sqlalchemy(connection, values)
+        return self._rows(compiled, records)
+
+    async def in_transaction(
+        self, connection: AsyncConnection, values: Mapping[str, Any]
+    ) -> list[Typed]:
+        """Every row the statement answers inside the connection's (write) transaction; on a
+        connection in AUTOCOMMIT (a dry run's read unit of work), as `all` runs it."""
+        sync = connection.sync_connection
+        assert sync is not None, "the connection is closed"
+        if not connection.in_transaction():
+            return await self.all(connection, values)
+        if connection.dialect.name != "postgresql" or sync.invalidated:
+            return await self._through_sqlalchemy(connection, values)
+        adapted = sync.connection.dbapi_connection
+        compiled, arguments = self._bound(connection, values)
+        try:
+            # SQLAlchemy's asyncpg adapter sends BEGIN with its first statement; a statement
+            # that bypasses it must send it first, through the adapter, which commits it.
+            if adapted._transaction is None:  # type: ignore[union-attr]
+                await adapted._start_transaction()  # type: ignore[union-attr]
+            driver = sync.connection.driver_connection
+            records = await self._fetch(sync, driver, compiled, arguments)
+        except Exception as error:
+            await greenlet_spawn(_raise_as_sqlalchemy, sync, error, compiled.sql, arguments)
+            raise  # not reached: the line above raises
+        return self._rows(compiled, records)
+
+    def _bound(
+        self, connection: AsyncConnection, values: Mapping[str, Any]
+    ) -> tuple[_Compiled, list[Any]]:
         compiled = self._compiled.get(connection.dialect)
         if compiled is None:
             compiled = self._compiled[connection.dialect] = _compile(
@@ -142,23 +190,22 @@ class ReadStatement(Generic[Typed]):
             constant if name is None else values[name] if process is None else process(values[name])
             for name, process, constant in compiled.parameters
         ]
+        return compiled, arguments
+
+    @staticmethod
+    async def _fetch(
+        sync: Connection, driver: Any, compiled: _Compiled, arguments: list[Any]
+    ) -> list[Any]:
+        assert driver is not None
         events = sync.dispatch
         if events.before_cursor_execute:
             events.before_cursor_execute(sync, None, compiled.sql, arguments, None, False)
-        # A checked-out, valid connection hands its driver over without I/O (and without
-        # the greenlet hop of `get_raw_connection()`, which is for reconnecting).
-        pooled = sync.connection if not sync.invalidated else await connection.get_raw_connection()
-        driver = pooled.driver_connection
-        assert driver is not None
-        try:
-            records = await driver.fetch(compiled.sql, *arguments)
-        except Exception:
-            # SQLAlchemy knows what a driver error means (a lost connection is invalidated
-            # and answers 503, bad data 422): the read runs again through it, and answers or
-            # fails as any other statement would.
-            return await self._through_sqlalchemy(connection, values)
+        records: list[Any] = await driver.fetch(compiled.sql, *arguments)
         if events.after_cursor_execute:
             events.after_cursor_execute(sync, None, compiled.sql, arguments, None, False)
+        return records
+
+    def _rows(self, compiled: _Compiled, records: list[Any]) -> list[Typed]:
         if not compiled.results:
             return [self._typed(record) for record in records]
         rows = []
@@ -182,3 +229,18 @@ class ReadStatement(Generic[Typed]):
         rows = await self.all(connection, values)
         assert len(rows) <= 1, "more than one row"
         return rows[0] if rows else None
+
+
+def _raise_as_sqlalchemy(
+    sync: Connection, error: Exception, sql: str, arguments: list[Any]
+) -> None:
+    """Raise a driver error as SQLAlchemy would have, had it run the statement.
+
+    The adapter turns it into its DB-API error; the connection wraps that in a `DBAPIError`
+    and invalidates itself on a disconnect (it may do I/O, hence the greenlet).
+    """
+    adapted = sync.connection.dbapi_connection
+    try:
+        adapted._handle_exception(error)  # type: ignore[union-attr]
+    except Exception as dbapi_error:
+        sync._handle_dbapi_exception(dbapi_error, sql, arguments, None, None)

@@ -20,11 +20,13 @@ Decisions, so that DST changes are handled on purpose, never by luck:
 
 from __future__ import annotations
 
+import json
 import re
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from itertools import pairwise
 from typing import Final, TypedDict
 from zoneinfo import ZoneInfo
@@ -128,6 +130,19 @@ def format_clock(t: time, *, is_end: bool) -> str:
     if not _is_whole_minute(t):
         raise ValueError(f"{t.isoformat()} is not a whole-minute wall-clock time")
     return f"{t.hour:02d}:{t.minute:02d}"
+
+
+@lru_cache(maxsize=1024)
+def availability_from_text(text: str) -> Availability:
+    """Parse availability stored as JSON text, once per distinct document.
+
+    Every booking of a coach parses the same document (about 35 us for a week of windows);
+    an `Availability` is immutable, so one parse serves them all until the document changes.
+    """
+    doc = json.loads(text)
+    if not isinstance(doc, dict):
+        raise ValidationProblem(f"availability must be an object, not {_shown(doc)}.")
+    return availability_from_json(doc)
 
 
 def availability_from_json(doc: Mapping[str, object]) -> Availability:

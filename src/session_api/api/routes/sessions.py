@@ -45,19 +45,20 @@ IfMatch = Annotated[
 _ETAG_HEADER = {"ETag": {"description": "The session's version.", "schema": {"type": "string"}}}
 
 
-def _answer(row: NumberedSession, response: Response) -> SessionRead:
-    response.headers["ETag"] = etags.etag(row.version)
-    return SessionRead.from_row(row)
+def _answer(row: NumberedSession) -> Response:
+    """The session written to JSON once (the route declares `SessionRead`), with its ETag."""
+    answer = json_answer(session_fields(row))
+    answer.headers["ETag"] = etags.etag(row.version)
+    return answer
 
 
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
     responses={**problems(403, 404, 409), **created(**_ETAG_HEADER)},
+    response_model=SessionRead,
 )
-async def create_session(
-    body: SessionCreate, ctx: ContextDep, principal: PrincipalDep, response: Response
-) -> SessionRead:
+async def create_session(body: SessionCreate, ctx: ContextDep, principal: PrincipalDep) -> Response:
     """Schedule (default) or request a session; admins may record a past one.
 
     Refusals: 409 `monthly_limit_reached` (with `month`, `limit`, `used`, `usage`,
@@ -77,8 +78,10 @@ async def create_session(
             note=body.note,
         ),
     )
-    locate(response, f"/v1/sessions/{row.id}")
-    return _answer(row, response)
+    answer = _answer(row)
+    answer.status_code = status.HTTP_201_CREATED
+    locate(answer, f"/v1/sessions/{row.id}")
+    return answer
 
 
 @router.post(
@@ -151,9 +154,7 @@ async def create_session_batch(
 async def get_session(session_id: str, ctx: ContextDep, principal: PrincipalDep) -> Response:
     """One session, with its `ETag`."""
     row = await sessions.get_session(ctx, principal, access.parse_id("session", session_id))
-    answer = json_answer(session_fields(row))
-    answer.headers["ETag"] = etags.etag(row.version)
-    return answer
+    return _answer(row)
 
 
 @router.get("/{session_id}/history", responses=problems(404))
@@ -185,15 +186,14 @@ async def get_session_history(
 _ACTION_RESPONSES = {**problems(403, 404, 409, 412), 200: {"headers": _ETAG_HEADER}}
 
 
-@router.post("/{session_id}/reschedule", responses=_ACTION_RESPONSES)
+@router.post("/{session_id}/reschedule", responses=_ACTION_RESPONSES, response_model=SessionRead)
 async def reschedule_session(
     session_id: str,
     body: SessionReschedule,
     ctx: ContextDep,
     principal: PrincipalDep,
-    response: Response,
     if_match: IfMatch = None,
-) -> SessionRead:
+) -> Response:
     """Move a requested or scheduled session; a coach moving a requested one schedules it.
 
     Moving within the session's own month always fits; into another month only while that
@@ -213,18 +213,17 @@ async def reschedule_session(
         ),
         expected_versions=etags.if_match_versions(if_match),
     )
-    return _answer(row, response)
+    return _answer(row)
 
 
-@router.post("/{session_id}/cancel", responses=_ACTION_RESPONSES)
+@router.post("/{session_id}/cancel", responses=_ACTION_RESPONSES, response_model=SessionRead)
 async def cancel_session(
     session_id: str,
     body: SessionCancel,
     ctx: ContextDep,
     principal: PrincipalDep,
-    response: Response,
     if_match: IfMatch = None,
-) -> SessionRead:
+) -> Response:
     """Cancel a requested or scheduled session; its place in the month is freed.
 
     When the coachee cancels within the program's `late_cancel_hours` before the start, it
@@ -239,18 +238,17 @@ async def cancel_session(
         message=body.message,
         expected_versions=etags.if_match_versions(if_match),
     )
-    return _answer(row, response)
+    return _answer(row)
 
 
-@router.post("/{session_id}/confirm", responses=_ACTION_RESPONSES)
+@router.post("/{session_id}/confirm", responses=_ACTION_RESPONSES, response_model=SessionRead)
 async def confirm_session(
     session_id: str,
     ctx: ContextDep,
     principal: PrincipalDep,
-    response: Response,
     if_match: IfMatch = None,
     body: SessionConfirm | None = None,
-) -> SessionRead:
+) -> Response:
     """The coach (or an admin) confirms a requested session; it becomes scheduled.
 
     Confirming is the coach's consent, so availability is not checked; the session must still
@@ -264,33 +262,31 @@ async def confirm_session(
         message=body.message,
         expected_versions=etags.if_match_versions(if_match),
     )
-    return _answer(row, response)
+    return _answer(row)
 
 
-@router.post("/{session_id}/complete", responses=_ACTION_RESPONSES)
+@router.post("/{session_id}/complete", responses=_ACTION_RESPONSES, response_model=SessionRead)
 async def complete_session(
     session_id: str,
     ctx: ContextDep,
     principal: PrincipalDep,
-    response: Response,
     if_match: IfMatch = None,
     body: SessionMark | None = None,
-) -> SessionRead:
+) -> Response:
     """Mark a scheduled session as completed, once it has started (coach or admin)."""
-    return await _mark(ctx, principal, session_id, "complete", body, if_match, response)
+    return await _mark(ctx, principal, session_id, "complete", body, if_match)
 
 
-@router.post("/{session_id}/no-show", responses=_ACTION_RESPONSES)
+@router.post("/{session_id}/no-show", responses=_ACTION_RESPONSES, response_model=SessionRead)
 async def mark_session_no_show(
     session_id: str,
     ctx: ContextDep,
     principal: PrincipalDep,
-    response: Response,
     if_match: IfMatch = None,
     body: SessionMark | None = None,
-) -> SessionRead:
+) -> Response:
     """Mark a scheduled session as a no-show, once it has started (coach or admin)."""
-    return await _mark(ctx, principal, session_id, "no_show", body, if_match, response)
+    return await _mark(ctx, principal, session_id, "no_show", body, if_match)
 
 
 async def _mark(
@@ -300,8 +296,7 @@ async def _mark(
     action: Literal["complete", "no_show"],
     body: SessionMark | None,
     if_match: str | None,
-    response: Response,
-) -> SessionRead:
+) -> Response:
     row = await scheduling.mark(
         ctx,
         principal,
@@ -310,4 +305,4 @@ async def _mark(
         message=(body or SessionMark()).message,
         expected_versions=etags.if_match_versions(if_match),
     )
-    return _answer(row, response)
+    return _answer(row)
