@@ -10,10 +10,12 @@ from functools import cache
 from typing import Any, Literal, NamedTuple, TypedDict
 
 from sqlalchemy import (
+    Column,
     CompoundSelect,
     FromClause,
     Label,
     Select,
+    Subquery,
     Table,
     Text,
     bindparam,
@@ -22,9 +24,9 @@ from sqlalchemy import (
     func,
     insert,
     null,
-    or_,
     select,
     tuple_,
+    union,
     union_all,
     update,
 )
@@ -315,38 +317,19 @@ _LOCK_BOOKING: ReadStatement[Any] = ReadStatement(
     _LockedBooking,
 )
 
-_OPEN_BETWEEN = (
-    select(
-        sessions.c.id,
-        sessions.c.coach_id,
-        sessions.c.coachee_id,
-        sessions.c.starts_at,
-        sessions.c.ends_at,
-    )
-    .where(
-        sessions.c.status.in_(OPEN),
-        or_(
-            sessions.c.coach_id == bindparam("coach_id"),
-            sessions.c.coachee_id == bindparam("coachee_id"),
-        ),
-        sessions.c.starts_at < bindparam("ends_at"),
-        sessions.c.ends_at > bindparam("starts_at"),
-    )
-    .order_by(sessions.c.starts_at)
-)
 
+def _open_overlapping(people: Sequence[Column[uuid.UUID]], *, excluding: bool = False) -> Subquery:
+    """The open sessions of some people (the coach, the coachee) overlapping [starts_at,
+    ends_at), each session once.
 
-def _first_conflict(*, excluding: bool) -> Select[*tuple[Any, ...]]:
-    """The earliest open session of the coach or the coachee overlapping [starts_at, ends_at).
-
-    One scan per person, along their own (person, starts_at) index, then the earliest of what
-    both found. With `coach_id = … OR coachee_id = … ORDER BY starts_at LIMIT 1`, PostgreSQL's
-    generic plan walked every session in start order and filtered them (1.1 ms of its CPU per
-    write at 5,000 sessions, growing with the table); the person's scans are kept apart as
-    materialized CTEs so that no plan can trade them for that walk again.
+    One scan per person, along their own (person, starts_at) index, then the union of what
+    they found. With `coach_id = … OR coachee_id = …`, PostgreSQL's generic plan walked every
+    session in start order and filtered them (1.1 ms of its CPU per write at 5,000 sessions,
+    growing with the table); the people's scans are kept apart as materialized CTEs so that
+    no plan can trade them for that walk again.
     """
     scans = []
-    for person in (sessions.c.coach_id, sessions.c.coachee_id):
+    for person in people:
         scan = select(
             sessions.c.id,
             sessions.c.coach_id,
@@ -363,8 +346,25 @@ def _first_conflict(*, excluding: bool) -> Select[*tuple[Any, ...]]:
             scan = scan.where(sessions.c.id != bindparam("excluding"))
         found = scan.cte(f"open_of_{person.name}").prefix_with("MATERIALIZED", dialect="postgresql")
         scans.append(select(found))
-    either = union_all(*scans).subquery("either")
+    return union(*scans).subquery("open_overlapping")
+
+
+_COACH_AND_COACHEE = (sessions.c.coach_id, sessions.c.coachee_id)
+
+
+def _first_conflict(*, excluding: bool) -> Select[*tuple[Any, ...]]:
+    """The earliest open session of the coach or the coachee overlapping [starts_at, ends_at)."""
+    either = _open_overlapping(_COACH_AND_COACHEE, excluding=excluding)
     return select(*either.c).order_by(either.c.starts_at).limit(1)
+
+
+def _by_start(people: Sequence[Column[uuid.UUID]]) -> Select[*tuple[Any, ...]]:
+    found = _open_overlapping(people)
+    return select(*found.c).order_by(found.c.starts_at)
+
+
+_OPEN_BETWEEN = _by_start(_COACH_AND_COACHEE)
+_BUSY_OF_COACH = _by_start((sessions.c.coach_id,))
 
 
 _FIRST_CONFLICT = _first_conflict(excluding=False)
@@ -620,20 +620,14 @@ class SessionRepository(Repository):
         ends_at: datetime,
     ) -> list[tuple[datetime, datetime]]:
         """Open sessions of the coach (and the coachee) overlapping a range, as intervals."""
-        who = sessions.c.coach_id == coach_id
+        values = {"coach_id": coach_id, "starts_at": starts_at, "ends_at": ends_at}
+        query = _BUSY_OF_COACH
         if coachee_id is not None:
-            who = or_(who, sessions.c.coachee_id == coachee_id)
-        query = (
-            select(sessions.c.starts_at, sessions.c.ends_at)
-            .where(
-                sessions.c.status.in_(OPEN),
-                who,
-                sessions.c.starts_at < ends_at,
-                sessions.c.ends_at > starts_at,
-            )
-            .order_by(sessions.c.starts_at)
-        )
-        return [(row.starts_at, row.ends_at) for row in await self._connection.execute(query)]
+            values["coachee_id"] = coachee_id
+            query = _OPEN_BETWEEN
+        return [
+            (row.starts_at, row.ends_at) for row in await self._connection.execute(query, values)
+        ]
 
     async def open_between(
         self,
