@@ -161,6 +161,34 @@ async def record_new(
     return None
 
 
+def session_event(
+    event_type: EventType,
+    *,
+    session_id: uuid.UUID,
+    coachee_id: uuid.UUID,
+    occurred_at: datetime,
+    status: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    month: str,
+    **details: object,
+) -> NewEvent:
+    """An outbox event about one session: where the session stands, and what the event adds."""
+    return NewEvent(
+        event_type,
+        session_id=session_id,
+        coachee_id=coachee_id,
+        occurred_at=occurred_at,
+        data={
+            **details,
+            "status": str(status),
+            "starts_at": starts_at.isoformat(),
+            "ends_at": ends_at.isoformat(),
+            "month": month,
+        },
+    )
+
+
 def _records(
     principal: Principal,
     now: datetime,
@@ -170,19 +198,17 @@ def _records(
     """The history entries and outbox events of some changes and the months they shifted."""
     entries = [_history_row(change, principal, now) for change in changes]
     outbox = [
-        NewEvent(
+        session_event(
             change.event_type,
             session_id=change.session_id,
             coachee_id=change.coachee_id,
             occurred_at=now,
-            data={
-                "actor": principal.actor,
-                "status": str(change.after.status),
-                "starts_at": change.after.place.starts_at.isoformat(),
-                "ends_at": change.after.place.ends_at.isoformat(),
-                "month": change.after.place.month,
-                **change.event_data,
-            },
+            status=change.after.status,
+            starts_at=change.after.place.starts_at,
+            ends_at=change.after.place.ends_at,
+            month=change.after.place.month,
+            actor=principal.actor,
+            **change.event_data,
         )
         for change in changes
         if change.event_type is not None

@@ -16,6 +16,7 @@ from session_api.db.repositories.events import NewEvent
 from session_api.db.repositories.reminders import DueReminder
 from session_api.domain.events import EventType
 from session_api.domain.reminders import reminder_window
+from session_api.services.changes import session_event
 from session_api.services.context import Context
 
 # Sessions looked at per transaction: large enough that 100,000 due reminders take few round
@@ -58,16 +59,14 @@ async def claim_reminders(
 
 
 def _reminder_event(due: DueReminder, now: datetime) -> NewEvent:
-    return NewEvent(
+    return session_event(
         EventType.SESSION_REMINDER_DUE,
         session_id=due.session_id,
         coachee_id=due.coachee_id,
         occurred_at=now,
-        data={
-            "lead_hours": due.lead_hours,
-            "status": due.status,
-            "starts_at": due.starts_at.isoformat(),
-            "ends_at": due.ends_at.isoformat(),
-            "month": due.month,
-        },
+        status=due.status,
+        starts_at=due.starts_at,
+        ends_at=due.ends_at,
+        month=due.month,
+        lead_hours=due.lead_hours,
     )
