@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from functools import cached_property
 from typing import Literal, Protocol, Self, TypeVar
 
 from session_api.domain.months import LAST_MONTH, add_months, month_of_date, month_title
@@ -75,12 +74,14 @@ class MonthUsage:
     month: str
     limit: int
     counts: Mapping[str, int]
+    used: int = field(init=False)
+    """Places taken: every session that is not cancelled."""
 
-    # Computed once: `remaining`, `full` and an answer's `used` all read it.
-    @cached_property
-    def used(self) -> int:
-        """Places taken: every session that is not cancelled."""
-        return places_taken(self.counts)
+    def __post_init__(self) -> None:
+        # Computed once: `remaining`, `full` and an answer's `used` all read it. A plain
+        # attribute, not a `cached_property`: on Python 3.11 every read of one takes a lock
+        # (4 reads per month written to JSON).
+        object.__setattr__(self, "used", places_taken(self.counts))
 
     @property
     def remaining(self) -> int:
