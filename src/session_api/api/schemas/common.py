@@ -104,6 +104,12 @@ def _scalar_types(annotation: object) -> set[object]:
     return {annotation}
 
 
+# Every field of every body is checked on every request; its annotation never changes.
+@cache
+def _declared_kinds(model: type[BaseModel], field_name: str) -> frozenset[object]:
+    return frozenset(_scalar_types(model.model_fields[field_name].annotation))
+
+
 class InputModel(BaseModel):
     """A request body: unknown fields are refused rather than silently ignored, and numbers
     and booleans are what the schema says (no `false` for 0, no "2" for 2)."""
@@ -115,7 +121,7 @@ class InputModel(BaseModel):
     def _as_declared(cls, value: object, info: ValidationInfo) -> object:
         if info.field_name is None:
             return value
-        kinds = _scalar_types(cls.model_fields[info.field_name].annotation)
+        kinds = _declared_kinds(cls, info.field_name)
         if str in kinds:
             return value
         if isinstance(value, bool) and bool not in kinds and kinds & {int, float}:
