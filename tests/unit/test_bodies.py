@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from asyncpg.pgproto import pgproto
 
 from session_api.api.bodies import json_answer
 from session_api.api.schemas.common import ItemList, Page
@@ -64,6 +65,12 @@ def _session(**changes: Any) -> NumberedSession:
             cancelled_by="coachee:2",
             cancelled_at=STARTS - timedelta(hours=2),
             cancel_message='Ill, "sorry"',
+        ),
+        # As the asyncpg driver answers them: its own subclass of `uuid.UUID`.
+        _session(
+            id=pgproto.UUID(str(uuid.uuid4())),
+            coachee_id=pgproto.UUID(str(uuid.uuid4())),
+            coach_id=pgproto.UUID(str(uuid.uuid4())),
         ),
     ],
 )
