@@ -6,15 +6,15 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import generate_latest
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from session_api.api.deps import QueryCheckedRoute
+from session_api.api.routing import ResourceRouter
 
-router = APIRouter(tags=["ops"], route_class=QueryCheckedRoute)
+router = ResourceRouter(tags=["ops"])
 
 # Made-up methods share one label, so they cannot blow up the label space either.
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})

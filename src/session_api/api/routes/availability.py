@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
-from session_api.api.deps import ContextDep, PrincipalDep, QueryCheckedRoute
+from session_api.api.deps import ContextDep, PrincipalDep
 from session_api.api.problems import problems
+from session_api.api.routing import ResourceRouter
 from session_api.api.schemas.availability import (
     AvailabilityBody,
     AvailabilityRead,
@@ -21,7 +22,7 @@ from session_api.domain.availability import availability_from_json, availability
 from session_api.domain.booking import MAX_SESSION_MINUTES, MIN_SESSION_MINUTES
 from session_api.services import access, availability
 
-router = APIRouter(prefix="/v1/coaches", tags=["availability"], route_class=QueryCheckedRoute)
+router = ResourceRouter(prefix="/v1/coaches", tags=["availability"])
 
 DST_POLICY = """\
 **Daylight-saving changes.** Windows keep their wall-clock times on change days. A window

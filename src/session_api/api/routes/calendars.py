@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import Query, Response, status
 
 from session_api.api.created import created, locate
-from session_api.api.deps import ContextDep, OptionalPrincipalDep, PrincipalDep, QueryCheckedRoute
+from session_api.api.deps import ContextDep, OptionalPrincipalDep, PrincipalDep
 from session_api.api.problems import problems
+from session_api.api.routing import ResourceRouter
 from session_api.api.schemas.calendars import CalendarKey
 from session_api.errors import Unauthorized
 from session_api.services import access, calendars
 
-router = APIRouter(tags=["calendars"], route_class=QueryCheckedRoute)
+router = ResourceRouter(tags=["calendars"])
 
 CALENDAR_MEDIA_TYPE = "text/calendar; charset=utf-8"
 _CALENDAR_ANSWER: dict[int | str, dict[str, Any]] = {

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import Query, Response, status
 
 from session_api.api.bodies import json_answer
 from session_api.api.created import created, locate
-from session_api.api.deps import ContextDep, PrincipalDep, QueryCheckedRoute
+from session_api.api.deps import ContextDep, PrincipalDep
 from session_api.api.paging import BY_ID, Cursor, Limit, page_by_id
 from session_api.api.problems import problems
+from session_api.api.routing import ResourceRouter
 from session_api.api.schemas.common import ItemList, Page, changes_of, command_of
 from session_api.api.schemas.people import CoacheeCreate, CoacheeRead, CoacheeUpdate
 from session_api.api.schemas.sessions import (
@@ -22,7 +23,7 @@ from session_api.api.schemas.sessions import (
 from session_api.db.repositories.coachees import CoacheeChanges, NewCoachee
 from session_api.services import access, allowance, catalog
 
-router = APIRouter(prefix="/v1/coachees", tags=["coachees"], route_class=QueryCheckedRoute)
+router = ResourceRouter(prefix="/v1/coachees", tags=["coachees"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses={**problems(403), **created()})

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from fastapi import Response, status
 
 from session_api.api.created import created, locate
-from session_api.api.deps import ContextDep, PrincipalDep, QueryCheckedRoute
+from session_api.api.deps import ContextDep, PrincipalDep
 from session_api.api.paging import BY_ID, Cursor, Limit, page_by_id
 from session_api.api.problems import problems
+from session_api.api.routing import ResourceRouter
 from session_api.api.schemas.common import Page, changes_of, command_of
 from session_api.api.schemas.people import CoachCreate, CoachRead, CoachUpdate
 from session_api.db.repositories.coaches import CoachChanges, NewCoach
 from session_api.services import access, catalog
 
-router = APIRouter(prefix="/v1/coaches", tags=["coaches"], route_class=QueryCheckedRoute)
+router = ResourceRouter(prefix="/v1/coaches", tags=["coaches"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses={**problems(403), **created()})

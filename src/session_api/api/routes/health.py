@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import APIRouter
-
-from session_api.api.deps import ContextDep, QueryCheckedRoute
+from session_api.api.deps import ContextDep
+from session_api.api.routing import ResourceRouter
 from session_api.api.schemas.health import Health
 from session_api.api.schemas.problems import Problem
 from session_api.db.engine import ping
 from session_api.errors import ServiceUnavailable
 
-router = APIRouter(tags=["ops"], route_class=QueryCheckedRoute)
+router = ResourceRouter(tags=["ops"])
 log = logging.getLogger("session_api")
 
 

@@ -6,12 +6,13 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import Query, Response, status
 
 from session_api.api.created import created, locate
-from session_api.api.deps import ContextDep, PrincipalDep, QueryCheckedRoute, SettingsDep
+from session_api.api.deps import ContextDep, PrincipalDep, SettingsDep
 from session_api.api.paging import BY_ID, BY_POSITION, Cursor, Limit, page_by_id
 from session_api.api.problems import problems
+from session_api.api.routing import ResourceRouter
 from session_api.api.schemas.common import Page, changes_of
 from session_api.api.schemas.notifications import (
     DeliveryStatus,
@@ -30,7 +31,7 @@ from session_api.db.repositories.base import UNSET
 from session_api.db.repositories.webhooks import WebhookChanges
 from session_api.services import access, notifications
 
-router = APIRouter(tags=["notifications"], route_class=QueryCheckedRoute)
+router = ResourceRouter(tags=["notifications"])
 
 # A test message waits this long at most (or the worker's webhook timeout, if shorter).
 TEST_TIMEOUT_SECONDS = 5.0

@@ -8,12 +8,13 @@ import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import Header, Query, Response
 from fastapi.responses import StreamingResponse
 
-from session_api.api.deps import ContextDep, PrincipalDep, QueryCheckedRoute
+from session_api.api.deps import ContextDep, PrincipalDep
 from session_api.api.paging import BY_NAME_MONTH, Cursor, Limit
 from session_api.api.problems import problems
+from session_api.api.routing import ResourceRouter
 from session_api.api.schemas.common import Page
 from session_api.api.schemas.reports import (
     CSV_COLUMNS,
@@ -26,7 +27,7 @@ from session_api.api.schemas.reports import (
 from session_api.db.repositories.reports import CoacheeMonth
 from session_api.services import reports
 
-router = APIRouter(tags=["reports"], route_class=QueryCheckedRoute)
+router = ResourceRouter(tags=["reports"])
 
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Response, status
+from fastapi import Header, Response, status
 from fastapi.responses import JSONResponse
 
 from session_api.api import etags
 from session_api.api.bodies import json_answer
 from session_api.api.created import created, locate
-from session_api.api.deps import ContextDep, PrincipalDep, QueryCheckedRoute
+from session_api.api.deps import ContextDep, PrincipalDep
 from session_api.api.problems import problems
+from session_api.api.routing import ResourceRouter
 from session_api.api.schemas.common import ItemList
 from session_api.api.schemas.sessions import (
     BatchPlan,
@@ -33,7 +34,7 @@ from session_api.domain.quota import SessionStatus
 from session_api.services import access, batch, scheduling, sessions
 from session_api.services.context import Context
 
-router = APIRouter(prefix="/v1/sessions", tags=["sessions"], route_class=QueryCheckedRoute)
+router = ResourceRouter(prefix="/v1/sessions", tags=["sessions"])
 
 IfMatch = Annotated[
     str | None,

@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 
 from session_api.api.bodies import json_answer
-from session_api.api.deps import ContextDep, PrincipalDep, QueryCheckedRoute
+from session_api.api.deps import ContextDep, PrincipalDep
 from session_api.api.paging import BY_NAME, BY_START, Cursor, Limit
 from session_api.api.problems import problems
+from session_api.api.routing import ResourceRouter
 from session_api.api.schemas.common import Instant, ItemList, Page
 from session_api.api.schemas.views import (
     CoacheeSessionRead,
@@ -21,7 +22,7 @@ from session_api.api.schemas.views import (
 from session_api.errors import ValidationProblem
 from session_api.services import access, views
 
-router = APIRouter(tags=["views"], route_class=QueryCheckedRoute)
+router = ResourceRouter(tags=["views"])
 
 View = Annotated[
     Literal["all-future", "unmarked"],

@@ -1,0 +1,58 @@
+"""Routers refuse paths outside their own at once; what they do match is matched as before."""
+
+from __future__ import annotations
+
+import httpx
+from fastapi import FastAPI
+
+from session_api.api.routing import ResourceRouter
+
+
+def _app() -> FastAPI:
+    things = ResourceRouter(prefix="/v1/things")
+
+    @things.get("/{thing_id}")
+    async def read_thing(thing_id: str) -> dict[str, str]:
+        return {"thing": thing_id}
+
+    @things.post("")
+    async def create_thing() -> dict[str, str]:
+        return {"thing": "new"}
+
+    others = ResourceRouter()
+
+    @others.get("/v1/others")
+    async def list_others() -> dict[str, str]:
+        return {"others": "all"}
+
+    app = FastAPI()
+    app.include_router(things)
+    app.include_router(others)
+    return app
+
+
+def test_a_router_knows_where_its_paths_begin() -> None:
+    app = _app()
+    things, others = (route.original_router for route in app.router.routes[-2:])  # type: ignore[attr-defined]
+
+    assert sorted(things.beginnings()) == ["/v1/things", "/v1/things/"]
+    assert others.beginnings() == ("/v1/others",)
+
+
+async def test_requests_reach_their_routes_and_nothing_else() -> None:
+    transport = httpx.ASGITransport(app=_app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        assert (await client.get("/v1/things/7")).json() == {"thing": "7"}
+        assert (await client.post("/v1/things")).json() == {"thing": "new"}
+        assert (await client.get("/v1/others")).json() == {"others": "all"}
+        # A known path with another method is still 405, an unknown one 404.
+        assert (await client.get("/v1/things")).status_code == 405
+        assert (await client.delete("/v1/things/7")).status_code == 405
+        assert (await client.get("/v1/elsewhere")).status_code == 404
+
+
+async def test_behind_a_root_path_routes_still_match() -> None:
+    transport = httpx.ASGITransport(app=_app(), root_path="/api")
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        assert (await client.get("/api/v1/things/7")).json() == {"thing": "7"}
+        assert (await client.get("/api/v1/elsewhere")).status_code == 404
