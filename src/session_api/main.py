@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from starlette.middleware.cors import CORSMiddleware
 
 from session_api.api import metrics
@@ -96,9 +96,13 @@ ROUTING_ORDER = tuple(
 )
 
 
-def _in_document_order(route: object) -> int:
-    router = getattr(route, "original_router", None)
-    return DOCUMENT_ORDER.index(router) if router in DOCUMENT_ORDER else len(DOCUMENT_ORDER)
+def _document_positions() -> dict[int, tuple[int, int]]:
+    """Where each route goes in openapi.json: by area, then as written (not as routed)."""
+    return {
+        id(route): (area, place)
+        for area, router in enumerate(DOCUMENT_ORDER)
+        for place, route in enumerate(router.declared)
+    }
 
 
 def create_app(
@@ -166,11 +170,14 @@ def create_app(
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
+            positions = _document_positions()
+
+            def place(context: RouteContext) -> tuple[int, int]:
+                return positions.get(id(context.original_route), (len(DOCUMENT_ORDER), 0))
+
+            routes = sorted(iter_route_contexts(app.routes), key=place)
             schema = get_openapi(
-                title=app.title,
-                version=app.version,
-                description=app.description,
-                routes=sorted(app.routes, key=_in_document_order),
+                title=app.title, version=app.version, description=app.description, routes=routes
             )
             app.openapi_schema = with_idempotency_key(as_problem_media_type(schema))
         return app.openapi_schema

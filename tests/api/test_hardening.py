@@ -261,6 +261,19 @@ async def test_a_method_a_route_does_not_take_is_405_with_allow(
     assert "GET" in response.headers["allow"]
 
 
+async def test_a_405_names_the_methods_of_the_literal_path_whatever_the_routing_order(
+    client: httpx.AsyncClient,
+) -> None:
+    # GET /v1/sessions/{session_id} is tried before POST /v1/sessions/batch; "batch" is the
+    # literal path, not a session id.
+    response = await client.delete("/v1/sessions/batch", headers=auth())
+    _problem(response, 405, "method_not_allowed")
+    assert response.headers["allow"] == "POST"
+    response = await client.delete(f"/v1/sessions/{uuid.uuid4()}", headers=auth())
+    _problem(response, 405, "method_not_allowed")
+    assert response.headers["allow"] == "GET"
+
+
 # 5. Query parameters ------------------------------------------------------------------------
 
 

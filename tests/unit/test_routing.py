@@ -56,3 +56,29 @@ async def test_behind_a_root_path_routes_still_match() -> None:
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         assert (await client.get("/api/v1/things/7")).json() == {"thing": "7"}
         assert (await client.get("/api/v1/elsewhere")).status_code == 404
+
+
+def test_hot_routes_are_tried_first_and_documented_where_they_were_written() -> None:
+    router = ResourceRouter(prefix="/v1/things")
+
+    @router.post("")
+    async def create_thing() -> None: ...
+
+    @router.get("/{thing_id}")
+    async def read_thing(thing_id: str) -> None: ...
+
+    @router.get("/{thing_id}/parts")
+    async def list_parts(thing_id: str) -> None: ...
+
+    router.try_first(list_parts, read_thing)
+
+    assert [route.path for route in router.routes] == [  # type: ignore[attr-defined]
+        "/v1/things/{thing_id}/parts",
+        "/v1/things/{thing_id}",
+        "/v1/things",
+    ]
+    assert [route.path for route in router.declared] == [  # type: ignore[attr-defined]
+        "/v1/things",
+        "/v1/things/{thing_id}",
+        "/v1/things/{thing_id}/parts",
+    ]

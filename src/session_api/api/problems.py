@@ -94,9 +94,11 @@ async def _validation_error(_request: Request, error: Exception) -> JSONResponse
 
 def _allowed_methods(request: Request) -> str:
     """The methods of the path the request names (a route declares one method, a path may
-    have several); `/v1/sessions/batch` is not also `/v1/sessions/{session_id}`."""
+    have several); `/v1/sessions/batch` is not also `/v1/sessions/{session_id}`: the path
+    with the fewest parameters is the one named, whatever order routes are tried in."""
     routes = list(matching_routes(request.scope))
-    template = getattr(routes[0], "path", None) if routes else None
+    paths = [path for route in routes if isinstance(path := getattr(route, "path", None), str)]
+    template = min(paths, key=lambda path: path.count("{"), default=None)
     methods: set[str] = set()
     for route in routes:
         if getattr(route, "path", None) == template:

@@ -6,15 +6,17 @@ some forty: 1.23 million instructions, 0.44 million with its router first; month
 the nine of sessions: 2.73 against 2.58). Each router here knows where its paths begin, so a
 request for another path is refused at once; the router whose paths can match tries its
 routes as before, so matching (405 for a known path with another method included) is
-unchanged.
+unchanged. Inside a router the routes are tried in turn, each twice (FastAPI matches the
+router, then the route in it), so a router may try its hot routes first (`try_first`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter
-from starlette.routing import Match
+from starlette.routing import BaseRoute, Match
 from starlette.types import Scope
 
 from session_api.api.deps import QueryCheckedRoute
@@ -29,6 +31,7 @@ class ResourceRouter(APIRouter):
         super().__init__(**options)
         self._beginnings: tuple[str, ...] = ()
         self._counted = -1
+        self._declared: list[BaseRoute] | None = None
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         """No match for a path outside this router's; otherwise FastAPI's own matching."""
@@ -45,3 +48,26 @@ class ResourceRouter(APIRouter):
             )
             self._counted = len(self.routes)
         return self._beginnings
+
+    def try_first(self, *endpoints: Callable[..., Any]) -> None:
+        """Try the routes of these endpoints first, in this order; call before including.
+
+        Which route answers does not depend on the order: a route that matches path and
+        method wins over any that matches the path only, and no two routes here match the
+        same path and method. `declared` keeps the order they were written in, for the docs.
+        """
+        first = [
+            route
+            for endpoint in endpoints
+            for route in self.routes
+            if getattr(route, "endpoint", None) is endpoint
+        ]
+        assert len(first) == len(endpoints), "an endpoint without a route in this router"
+        if self._declared is None:
+            self._declared = list(self.routes)
+        self.routes[:] = first + [route for route in self.routes if route not in first]
+
+    @property
+    def declared(self) -> list[BaseRoute]:
+        """The routes in the order they were written in."""
+        return list(self.routes) if self._declared is None else list(self._declared)

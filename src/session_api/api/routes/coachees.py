@@ -108,3 +108,7 @@ async def get_default_slot(coachee_id: str, ctx: ContextDep, principal: Principa
     """
     slot = await allowance.default_slot(ctx, principal, access.parse_id("coachee", coachee_id))
     return json_answer(default_slot_fields(slot))
+
+
+# The hot reads, tried before the rest (`ResourceRouter.try_first`).
+router.try_first(list_coachee_months, get_default_slot)

@@ -307,3 +307,7 @@ async def _mark(
         expected_versions=etags.if_match_versions(if_match),
     )
     return _answer(row)
+
+
+# The hot paths, tried before the rest (`ResourceRouter.try_first`).
+router.try_first(get_session, create_session, reschedule_session, cancel_session)
