@@ -194,3 +194,21 @@ async def test_an_unreachable_database_is_service_unavailable(tmp_path: Path) ->
                 pass
     finally:
         await engine.dispose()
+
+
+@pytest.mark.postgresql  # reads run in AUTOCOMMIT on PostgreSQL only
+async def test_a_read_in_autocommit_leaves_the_next_write_its_transaction(ctx: Context) -> None:
+    # One pooled connection: the write below gets the very connection the read gave back.
+    engine = build_engine(ctx.engine.url.render_as_string(hide_password=False), pool_size=1)
+    single = Context(engine)
+    try:
+        async with single.reading() as uow:
+            options = uow.connection.sync_connection.get_execution_options()  # type: ignore[union-attr]
+            assert options["isolation_level"] == "AUTOCOMMIT"
+            assert await uow.programs.page(after=None, limit=1) == []
+
+        await _add_program(single, "Rolled back", commit=False)
+
+        assert await _stored_names(ctx) == []
+    finally:
+        await engine.dispose()

@@ -12,6 +12,8 @@ from sqlalchemy.pool import ConnectionPoolEntry
 # Execution option naming how a SQLite transaction begins: "IMMEDIATE" takes the write lock at
 # once, so a quota check and the write after it can never interleave with another writer.
 SQLITE_BEGIN = "session_api_sqlite_begin"
+# The isolation level of reads on PostgreSQL: no BEGIN or ROLLBACK round trips.
+AUTOCOMMIT = "AUTOCOMMIT"
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
 

@@ -27,6 +27,8 @@ from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.util import greenlet_spawn
 
+from session_api.db.engine import AUTOCOMMIT
+
 Typed = TypeVar("Typed")
 _Processor = Callable[[Any], Any]
 _EXPANDING = re.compile(r" (NOT )?IN \(__\[POSTCOMPILE_(\w+)\]\)")
@@ -137,7 +139,7 @@ class ReadStatement(Generic[Typed]):
         assert sync is not None, "the connection is closed"
         if (
             connection.dialect.name != "postgresql"
-            or sync.get_execution_options().get("isolation_level") != "AUTOCOMMIT"
+            or sync.get_execution_options().get("isolation_level") != AUTOCOMMIT
         ):
             return await self._through_sqlalchemy(connection, values)
         # A checked-out, valid connection hands its driver over without I/O (and without

@@ -21,7 +21,7 @@ from typing import Self
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from session_api.db.engine import SQLITE_BEGIN
+from session_api.db.engine import AUTOCOMMIT, SQLITE_BEGIN
 from session_api.db.repositories.calendars import CalendarRepository
 from session_api.db.repositories.coachees import CoacheeRepository
 from session_api.db.repositories.coaches import CoachRepository
@@ -75,7 +75,9 @@ class UnitOfWork:
         elif not self._write and dialect == "postgresql":
             # Reads need no BEGIN/ROLLBACK round trips; each statement sees committed data.
             # In AUTOCOMMIT a begin() is bookkeeping only, so it is left to the first statement.
-            connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            # `Context` opens reads on an engine that checks connections out in AUTOCOMMIT.
+            if self._engine.get_execution_options().get("isolation_level") != AUTOCOMMIT:
+                connection = await connection.execution_options(isolation_level=AUTOCOMMIT)
             self._connection = connection
             return self
         try:
