@@ -81,7 +81,14 @@ class UnitOfWork:
             self._connection = connection
             return self
         try:
-            await connection.begin()
+            sync = connection.sync_connection
+            if dialect == "postgresql" and sync is not None and not sync.dispatch.begin:
+                # SQLAlchemy's asyncpg adapter sends BEGIN with the first statement, so on
+                # PostgreSQL beginning is bookkeeping, without I/O unless a `begin` listener
+                # does some: run in place, it saves a greenlet hop (about 16 us a write).
+                sync.begin()
+            else:
+                await connection.begin()
         except BaseException:
             await connection.close()
             raise
