@@ -640,3 +640,22 @@ async def test_the_first_conflict_is_the_earliest_open_one_of_the_coach_or_the_c
     assert excluded is not None
     assert (by_coach.id, by_coachee.id, excluded.id, nothing) == (first, first, second, None)
     assert [open_.id for open_ in ledger.open_sessions] == [second]
+
+
+@pytest.mark.postgresql  # a PostgreSQL backend is what gets dropped
+async def test_a_commit_on_a_dropped_connection_fails_as_sqlalchemy_reports_it(
+    ctx: Context,
+) -> None:
+    # The COMMIT is sent past SQLAlchemy's greenlet; a lost connection must still come out
+    # as SQLAlchemy's DBAPIError with the connection invalidated (503), and the unit of work
+    # must still give the connection back.
+    coachee_id = (await _people(ctx))["coachee"].id
+    async with ctx.writing() as uow:
+        assert await uow.bookings.lock(coachee_id) is not None
+        await _drop_backend(ctx, uow)
+        with pytest.raises(DBAPIError) as failure:
+            await uow.commit()
+    assert failure.value.connection_invalidated
+    async with ctx.writing() as uow:
+        assert await uow.bookings.lock(coachee_id) is not None
+        await uow.commit()

@@ -89,6 +89,26 @@ async def test_a_begin_listener_that_does_io_still_runs_inside_the_begin(ctx: Co
         assert seen == [1]
 
 
+async def test_a_commit_listener_still_runs_before_the_commit(ctx: Context) -> None:
+    # Such a listener may do I/O inside the transaction, so a commit that has one is
+    # SQLAlchemy's own.
+    seen: list[object] = []
+
+    def on_commit(connection: Connection) -> None:
+        if connection.dialect.name == "postgresql":
+            seen.append(connection.exec_driver_sql("SELECT count(*) FROM programs").scalar())
+
+    sync_engine = ctx.engine.sync_engine
+    event.listen(sync_engine, "commit", on_commit)
+    try:
+        await _add_program(ctx, "Listened", commit=True)
+    finally:
+        event.remove(sync_engine, "commit", on_commit)
+    assert await _stored_names(ctx) == ["Listened"]
+    if ctx.engine.dialect.name == "postgresql":
+        assert seen == [1]
+
+
 async def _fail_midway(ctx: Context, name: str, *, commit: bool) -> None:
     async with ctx.writing() as uow:
         await uow.programs.add(NewProgram(name=name, sessions_per_month=2))

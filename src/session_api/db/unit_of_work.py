@@ -21,6 +21,7 @@ from typing import Self
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from session_api.db import precompiled
 from session_api.db.engine import AUTOCOMMIT, SQLITE_BEGIN
 from session_api.db.repositories.calendars import CalendarRepository
 from session_api.db.repositories.coachees import CoacheeRepository
@@ -178,7 +179,7 @@ class UnitOfWork:
         if self._write and deferred is not None:
             await deferred.hold(self)
             return
-        await self.connection.commit()
+        await precompiled.commit(self.connection)
 
     async def __aexit__(
         self,
