@@ -5,15 +5,17 @@ from __future__ import annotations
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import bindparam, func, insert, select, text
+from sqlalchemy.dialects.postgresql import asyncpg
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from session_api.db.models import deliveries, events, sessions
+from session_api.db.precompiled import ReadStatement, _compile
 from session_api.db.repositories.coachees import NewCoachee
 from session_api.db.repositories.coaches import CoachChanges, NewCoach
 from session_api.db.repositories.events import NewEvent
@@ -460,6 +462,58 @@ async def test_hot_reads_answer_the_same_rows_outside_and_inside_a_transaction(
     }
 
 
+class _IdAndStatus(NamedTuple):
+    id: uuid.UUID
+    status: str
+
+
+# Constant lists (`status.in_(...)`), a list given per request, and an empty constant list.
+_BY_LISTS = ReadStatement(
+    select(sessions.c.id, sessions.c.status)
+    .where(
+        sessions.c.status.in_(["scheduled", "requested"]),
+        sessions.c.status.not_in(["no_show", "late_cancelled"]),
+        sessions.c.id.in_(bindparam("ids", expanding=True)),
+        sessions.c.note.not_in([]),
+    )
+    .order_by(sessions.c.starts_at),
+    _IdAndStatus,
+)
+
+
+def test_a_constant_list_is_sent_member_by_member_and_a_bound_one_as_an_array() -> None:
+    # asyncpg checks an array and each of its members against `collections.abc` classes;
+    # a constant list is sent as SQLAlchemy itself sends it, one parameter per member.
+    dialect = asyncpg.dialect()  # type: ignore[no-untyped-call]
+    compiled = _compile(_BY_LISTS.statement, dialect)
+    assert " IN ($" in compiled.sql
+    assert " NOT IN ($" in compiled.sql
+    assert compiled.sql.count("ANY($") == 1
+    members = [value for name, _, value in compiled.parameters if name is None]
+    assert members[-4:] == ["scheduled", "requested", "no_show", "late_cancelled"]
+    assert [name for name, _, _ in compiled.parameters if name is not None] == ["ids"]
+
+
+async def test_lists_read_the_same_rows_on_both_executors(ctx: Context) -> None:
+    people = await _people(ctx)
+    ids = await _sessions(
+        ctx,
+        people,
+        (NOW + HOUR, "scheduled"),
+        (NOW + 3 * HOUR, "requested"),
+        (NOW + 5 * HOUR, "cancelled"),
+        (NOW - 5 * HOUR, "no_show"),
+    )
+    wanted = {"ids": [*ids, uuid.uuid4()]}
+    async with ctx.reading() as uow:
+        read = await _BY_LISTS.all(uow.connection, wanted)
+    async with ctx.writing() as uow:
+        through_sqlalchemy = await _BY_LISTS.all(uow.connection, wanted)
+        in_transaction = await _BY_LISTS.in_transaction(uow.connection, wanted)
+    assert read == through_sqlalchemy == in_transaction
+    assert read == [(ids[0], "scheduled"), (ids[1], "requested")]
+
+
 async def _drop_backend(ctx: Context, uow: UnitOfWork) -> None:
     """Terminate the PostgreSQL backend under a unit of work, as a lost connection would."""
     raw = await uow.connection.get_raw_connection()
@@ -586,3 +640,22 @@ async def test_the_first_conflict_is_the_earliest_open_one_of_the_coach_or_the_c
     assert excluded is not None
     assert (by_coach.id, by_coachee.id, excluded.id, nothing) == (first, first, second, None)
     assert [open_.id for open_ in ledger.open_sessions] == [second]
+
+
+@pytest.mark.postgresql  # a PostgreSQL backend is what gets dropped
+async def test_a_commit_on_a_dropped_connection_fails_as_sqlalchemy_reports_it(
+    ctx: Context,
+) -> None:
+    # The COMMIT is sent past SQLAlchemy's greenlet; a lost connection must still come out
+    # as SQLAlchemy's DBAPIError with the connection invalidated (503), and the unit of work
+    # must still give the connection back.
+    coachee_id = (await _people(ctx))["coachee"].id
+    async with ctx.writing() as uow:
+        assert await uow.bookings.lock(coachee_id) is not None
+        await _drop_backend(ctx, uow)
+        with pytest.raises(DBAPIError) as failure:
+            await uow.commit()
+    assert failure.value.connection_invalidated
+    async with ctx.writing() as uow:
+        assert await uow.bookings.lock(coachee_id) is not None
+        await uow.commit()

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
 
 from session_api.db.engine import build_engine
 from session_api.db.repositories.programs import NewProgram
@@ -56,6 +58,55 @@ async def test_it_commits_when_told(ctx: Context) -> None:
         stored = await uow.programs.get(program_id)
     assert stored is not None
     assert stored.name == "Kept"
+
+
+async def test_a_writer_is_in_its_transaction_from_the_start(ctx: Context) -> None:
+    # On PostgreSQL the begin runs in place (no greenlet); either way the transaction is
+    # SQLAlchemy's, so the rollback and the commit behave as they always did.
+    async with ctx.writing() as uow:
+        assert uow.connection.in_transaction()
+    await _add_program(ctx, "Kept", commit=True)
+    assert await _stored_names(ctx) == ["Kept"]
+
+
+async def test_a_begin_listener_that_does_io_still_runs_inside_the_begin(ctx: Context) -> None:
+    # Such a listener needs SQLAlchemy's greenlet, so a begin that has one is awaited.
+    seen: list[object] = []
+
+    def on_begin(connection: Connection) -> None:
+        if connection.dialect.name == "postgresql":
+            seen.append(connection.exec_driver_sql("SELECT 1").scalar())
+
+    sync_engine = ctx.engine.sync_engine
+    event.listen(sync_engine, "begin", on_begin)
+    try:
+        program_id = await _add_program(ctx, "Listened", commit=True)
+    finally:
+        event.remove(sync_engine, "begin", on_begin)
+    async with ctx.reading() as uow:
+        assert await uow.programs.get(program_id) is not None
+    if ctx.engine.dialect.name == "postgresql":
+        assert seen == [1]
+
+
+async def test_a_commit_listener_still_runs_before_the_commit(ctx: Context) -> None:
+    # Such a listener may do I/O inside the transaction, so a commit that has one is
+    # SQLAlchemy's own.
+    seen: list[object] = []
+
+    def on_commit(connection: Connection) -> None:
+        if connection.dialect.name == "postgresql":
+            seen.append(connection.exec_driver_sql("SELECT count(*) FROM programs").scalar())
+
+    sync_engine = ctx.engine.sync_engine
+    event.listen(sync_engine, "commit", on_commit)
+    try:
+        await _add_program(ctx, "Listened", commit=True)
+    finally:
+        event.remove(sync_engine, "commit", on_commit)
+    assert await _stored_names(ctx) == ["Listened"]
+    if ctx.engine.dialect.name == "postgresql":
+        assert seen == [1]
 
 
 async def _fail_midway(ctx: Context, name: str, *, commit: bool) -> None:

@@ -977,3 +977,25 @@ def test_stored_availability_is_parsed_once_per_document() -> None:
     assert availability_from_text(text) is parsed
     with pytest.raises(ValidationProblem):
         availability_from_text("[]")
+
+
+@given(av=any_availabilities(), day=days)
+def test_the_windows_of_a_day_come_from_its_override_else_its_weekday(
+    av: Availability, day: date
+) -> None:
+    overridden = [o.windows for o in av.overrides if o.date == day]
+    expected = (
+        overridden[0]
+        if overridden
+        else tuple(Window(w.start, w.end) for w in av.weekly if w.weekday == day.weekday())
+    )
+    assert windows_on(av, day) == tuple(sorted(expected, key=lambda w: (w.start, w.end)))
+
+
+def test_availability_is_compared_and_hashed_by_its_windows_alone() -> None:
+    again = Availability(weekly=tuple(SAMPLE.weekly), overrides=tuple(SAMPLE.overrides))
+    assert again == SAMPLE
+    assert hash(again) == hash(SAMPLE)
+    assert repr(again) == repr(SAMPLE)
+    assert again != Availability(weekly=SAMPLE.weekly[:1], overrides=SAMPLE.overrides)
+    assert "_weekly_by_day" not in repr(SAMPLE)

@@ -21,6 +21,7 @@ from typing import Self
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from session_api.db import precompiled
 from session_api.db.engine import AUTOCOMMIT, SQLITE_BEGIN
 from session_api.db.repositories.calendars import CalendarRepository
 from session_api.db.repositories.coachees import CoacheeRepository
@@ -81,7 +82,14 @@ class UnitOfWork:
             self._connection = connection
             return self
         try:
-            await connection.begin()
+            sync = connection.sync_connection
+            if dialect == "postgresql" and sync is not None and not sync.dispatch.begin:
+                # SQLAlchemy's asyncpg adapter sends BEGIN with the first statement, so on
+                # PostgreSQL beginning is bookkeeping, without I/O unless a `begin` listener
+                # does some: run in place, it saves a greenlet hop (about 16 us a write).
+                sync.begin()
+            else:
+                await connection.begin()
         except BaseException:
             await connection.close()
             raise
@@ -171,7 +179,7 @@ class UnitOfWork:
         if self._write and deferred is not None:
             await deferred.hold(self)
             return
-        await self.connection.commit()
+        await precompiled.commit(self.connection)
 
     async def __aexit__(
         self,

@@ -45,8 +45,7 @@ async def commit_written(
     The write's RETURNING numbered it, so nothing is read back.
     """
     await uow.commit()
-    return NumberedSession(
-        **vars(written),
+    return written.shown(
         sessions_per_month=facts.sessions_per_month,
         coachee_name=facts.coachee_name,
         coachee_coach_id=coachee_coach_id,

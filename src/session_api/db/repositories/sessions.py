@@ -77,6 +77,21 @@ class WrittenSession:
     updated_at: datetime
     session_number: int | None
 
+    def shown(
+        self, *, sessions_per_month: int, coachee_name: str, coachee_coach_id: uuid.UUID
+    ) -> NumberedSession:
+        """The session as the API shows it, with its program's M and its coachee."""
+        # Filled as the precompiled rows are: the generated __init__ of a frozen dataclass
+        # sets each of the 20 fields through object.__setattr__ (5 us from keywords, 1 here).
+        shown: NumberedSession = object.__new__(NumberedSession)
+        shown.__dict__.update(
+            self.__dict__,
+            sessions_per_month=sessions_per_month,
+            coachee_name=coachee_name,
+            coachee_coach_id=coachee_coach_id,
+        )
+        return shown
+
 
 @dataclass(frozen=True)
 class NumberedSession(WrittenSession):
