@@ -13,27 +13,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import secrets
-import subprocess
 import time
-import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import jwt
 from benchmark import (
-    BIN,
     POSTGRES,
     SUBJECT,
-    _admin,
     _first_block_sessions,
-    _month_start,
     booked,
     bookings,
     cancellations,
-    load,
+    loaded_database,
     moves,
     reads,
 )
@@ -103,22 +97,8 @@ def main() -> None:
     only = set(args.only.split(",")) if args.only else None
     if only is not None and only & {"reschedule", "cancel"}:
         only.add("schedule")  # they act on what schedule booked
-    name = f"session_api_benchmark_{uuid.uuid4().hex[:10]}"
-    asyncio.run(_admin(args.postgres, f'CREATE DATABASE "{name}"'))
-    dsn = f"{args.postgres.rpartition('/')[0]}/{name}"
-    try:
-        env = {
-            **os.environ,
-            "SESSION_API_DATABASE_URL": dsn.replace("://", "+asyncpg://", 1),
-            "SESSION_API_JWT_SECRET": secrets.token_urlsafe(48),
-        }
-        subprocess.run(  # noqa: S603 - our own command
-            [str(BIN / "session-api"), "migrate"], env=env, check=True, capture_output=True
-        )
-        asyncio.run(load(dsn, args.sessions, _month_start(datetime.now(UTC).date(), -12)))
+    with loaded_database(args.postgres, args.sessions) as dsn:
         asyncio.run(drive(dsn, args.requests, only))
-    finally:
-        asyncio.run(_admin(args.postgres, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 if __name__ == "__main__":

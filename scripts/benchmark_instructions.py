@@ -19,14 +19,12 @@ per endpoint, most of it Python starting under callgrind.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import secrets
 import shutil
 import subprocess
 import sys
 import tempfile
-import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,16 +32,13 @@ from pathlib import Path
 import jwt
 import uvloop
 from benchmark import (
-    BIN,
     POSTGRES,
     SUBJECT,
-    _admin,
     _first_block_sessions,
-    _month_start,
     booked,
     bookings,
     cancellations,
-    load,
+    loaded_database,
     moves,
     reads,
 )
@@ -173,39 +168,28 @@ def main() -> None:
     if unknown := sorted(set(chosen) - set(names)):
         sys.exit(f"benchmark_instructions: unknown {', '.join(unknown)}; known: {', '.join(names)}")
     for name in chosen:
-        database = f"session_api_benchmark_{uuid.uuid4().hex[:10]}"
-        asyncio.run(_admin(args.postgres, f'CREATE DATABASE "{database}"'))
-        dsn = f"{args.postgres.rpartition('/')[0]}/{database}"
-        try:
-            env = {
-                **os.environ,
-                "SESSION_API_DATABASE_URL": dsn.replace("://", "+asyncpg://", 1),
-                "SESSION_API_JWT_SECRET": secrets.token_urlsafe(48),
-            }
-            subprocess.run(  # noqa: S603 - our own command
-                [str(BIN / "session-api"), "migrate"], env=env, check=True, capture_output=True
-            )
-            asyncio.run(load(dsn, 5000, _month_start(today, -12)))
-            with tempfile.TemporaryDirectory() as folder:
-                command = [
-                    "valgrind",
-                    "--tool=callgrind",
-                    f"--callgrind-out-file={folder}/callgrind.out.%p",
-                    sys.executable,
-                    __file__,
-                    "--requests",
-                    str(args.requests),
-                    "--measure",
-                    dsn,
-                    name,
-                ]
-                done = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
-                if done.returncode:
-                    sys.exit(f"{name}: {done.stdout[-2000:]}{done.stderr[-2000:]}")
-                per_request = _counted(Path(folder)) / args.requests
-            print(f"{name:<14} {per_request:>12,.0f} instructions per request", flush=True)  # noqa: T201
-        finally:
-            asyncio.run(_admin(args.postgres, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        # A fresh database each: the writes use up the coachee-months they book.
+        with (
+            loaded_database(args.postgres, 5000) as dsn,
+            tempfile.TemporaryDirectory() as folder,
+        ):
+            command = [
+                "valgrind",
+                "--tool=callgrind",
+                f"--callgrind-out-file={folder}/callgrind.out.%p",
+                sys.executable,
+                __file__,
+                "--requests",
+                str(args.requests),
+                "--measure",
+                dsn,
+                name,
+            ]
+            done = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
+            if done.returncode:
+                sys.exit(f"{name}: {done.stdout[-2000:]}{done.stderr[-2000:]}")
+            per_request = _counted(Path(folder)) / args.requests
+        print(f"{name:<14} {per_request:>12,.0f} instructions per request", flush=True)  # noqa: T201
 
 
 if __name__ == "__main__":
