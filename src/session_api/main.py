@@ -76,8 +76,7 @@ DOCUMENT_ORDER = tuple(
 # How requests find them: each router refuses a path outside its own at once
 # (`ResourceRouter`), and one whose paths can match tries its routes in turn (about 16,000
 # instructions each), so the hot reads' routers still come first. Routers sharing a path keep
-# their order (sessions before views and calendars: POST /v1/sessions, then GET; a 405 names
-# the first).
+# their order (sessions before views and calendars: POST /v1/sessions, then GET).
 ROUTING_ORDER = tuple(
     module.router
     for module in (
