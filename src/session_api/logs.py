@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import logging.config
 import re
@@ -37,7 +38,10 @@ _QUIET = ("httpx", "httpcore")
 def _encode(line: dict[str, Any]) -> str:
     # orjson: 0.4 us a line where the standard library's encoder took 4.3 (every request
     # writes one); anything it does not know is written as its text.
-    return orjson.dumps(line, default=str).decode()
+    try:
+        return orjson.dumps(line, default=str).decode()
+    except orjson.JSONEncodeError:  # what orjson refuses (an integer past 64 bits) json takes
+        return json.dumps(line, default=str)
 
 
 # Every secret above contains one of these; most lines contain none and skip the patterns.

@@ -55,3 +55,9 @@ def test_http_client_libraries_do_not_log_each_request() -> None:
     loggers = logging_config()["loggers"]
     assert loggers["httpx"]["level"] == "WARNING"
     assert loggers["httpcore"]["level"] == "WARNING"
+
+
+def test_a_line_orjson_refuses_is_still_written() -> None:
+    line = json.loads(JsonFormatter().format(_record("counted", huge=2**70)))
+    assert line["huge"] == 2**70
+    assert line["message"] == "counted"
