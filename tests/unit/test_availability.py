@@ -27,7 +27,6 @@ from session_api.domain.availability import (
     parse_clock,
     validate_availability,
     window_instants,
-    windows_on,
 )
 from session_api.errors import ValidationProblem
 
@@ -486,14 +485,14 @@ def test_the_limits_themselves_are_allowed_and_in_effect() -> None:
 
 def test_a_day_without_override_has_its_weekday_windows_in_order() -> None:
     av = weekly((0, time(13), time(14)), (1, time(8), time(9)), (0, time(9), time(10)))
-    assert windows_on(av, MONDAY) == (Window(time(9), time(10)), Window(time(13), time(14)))
-    assert windows_on(av, MONDAY + timedelta(days=2)) == ()
+    assert av.windows_on(MONDAY) == (Window(time(9), time(10)), Window(time(13), time(14)))
+    assert av.windows_on(MONDAY + timedelta(days=2)) == ()
 
 
 def test_an_override_replaces_the_weekday_windows() -> None:
     av = Availability(SAMPLE.weekly, (override(MONDAY, (time(15), time(16))),))
-    assert windows_on(av, MONDAY) == (Window(time(15), time(16)),)
-    assert windows_on(av, MONDAY + timedelta(days=7)) == (
+    assert av.windows_on(MONDAY) == (Window(time(15), time(16)),)
+    assert av.windows_on(MONDAY + timedelta(days=7)) == (
         Window(time(9), time(12)),
         Window(time(13), time(17, 30)),
     )
@@ -501,7 +500,7 @@ def test_an_override_replaces_the_weekday_windows() -> None:
 
 def test_an_override_without_windows_is_a_day_off() -> None:
     av = Availability(SAMPLE.weekly, (override(MONDAY),))
-    assert windows_on(av, MONDAY) == ()
+    assert av.windows_on(MONDAY) == ()
     assert not fits(av, BERLIN, local(BERLIN, MONDAY, 9), local(BERLIN, MONDAY, 10))
     assert slots_on(av, BERLIN, MONDAY) == []
 
@@ -881,13 +880,13 @@ def reference_slots(
     around = [
         instants
         for offset in range((last_day - first_day).days + 3)
-        for window in windows_on(av, first_day + timedelta(days=offset - 1))
+        for window in av.windows_on(first_day + timedelta(days=offset - 1))
         if (instants := window_instants(first_day + timedelta(days=offset - 1), window, zone))
     ]
     found: set[tuple[datetime, datetime]] = set()
     day = first_day
     while day <= last_day:
-        for window in windows_on(av, day):
+        for window in av.windows_on(day):
             instants = window_instants(day, window, zone)
             if instants is None:
                 continue
@@ -989,7 +988,7 @@ def test_the_windows_of_a_day_come_from_its_override_else_its_weekday(
         if overridden
         else tuple(Window(w.start, w.end) for w in av.weekly if w.weekday == day.weekday())
     )
-    assert windows_on(av, day) == tuple(sorted(expected, key=lambda w: (w.start, w.end)))
+    assert av.windows_on(day) == tuple(sorted(expected, key=lambda w: (w.start, w.end)))
 
 
 def test_availability_is_compared_and_hashed_by_its_windows_alone() -> None:

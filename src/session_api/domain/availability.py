@@ -228,11 +228,6 @@ def validate_availability(av: Availability) -> None:
         _validate_day(list(override.windows), override.date.isoformat())
 
 
-def windows_on(av: Availability, day: date) -> tuple[Window, ...]:
-    """Return the windows of `day`: its override's if it has one, else its weekday's."""
-    return av.windows_on(day)
-
-
 def window_instants(day: date, window: Window, zone: ZoneInfo) -> tuple[datetime, datetime] | None:
     """Return the window on `day` as UTC instants [start, end), or None if nothing is left."""
     try:
