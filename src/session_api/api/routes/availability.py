@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Query
 
-from session_api.api.deps import ContextDep, PrincipalDep
+from session_api.api.deps import CallerDep
 from session_api.api.problems import problems
 from session_api.api.routing import ResourceRouter
 from session_api.api.schemas.availability import (
@@ -84,22 +84,22 @@ Bookable times of the coach, in time order, for a schedule dialog.
 
 
 @router.get("/{coach_id}/availability", responses=problems(404), description=GET_AVAILABILITY)
-async def get_availability(
-    coach_id: str, ctx: ContextDep, principal: PrincipalDep
-) -> AvailabilityRead:
+async def get_availability(coach_id: str, caller: CallerDep) -> AvailabilityRead:
     """The coach's availability."""
-    stored = await availability.get_availability(ctx, principal, access.parse_id("coach", coach_id))
+    stored = await availability.get_availability(
+        caller.ctx, caller.principal, access.parse_id("coach", coach_id)
+    )
     return AvailabilityRead.model_validate(availability_to_json(stored))
 
 
 @router.put("/{coach_id}/availability", responses=problems(403, 404), description=PUT_AVAILABILITY)
 async def put_availability(
-    coach_id: str, body: AvailabilityBody, ctx: ContextDep, principal: PrincipalDep
+    coach_id: str, body: AvailabilityBody, caller: CallerDep
 ) -> AvailabilityRead:
     """Replace the coach's availability."""
     stored = await availability.put_availability(
-        ctx,
-        principal,
+        caller.ctx,
+        caller.principal,
         access.parse_id("coach", coach_id),
         availability_from_json(body.model_dump(mode="json")),
     )
@@ -109,8 +109,7 @@ async def put_availability(
 @router.get("/{coach_id}/free-slots", responses=problems(404, 409), description=LIST_FREE_SLOTS)
 async def list_free_slots(
     coach_id: str,
-    ctx: ContextDep,
-    principal: PrincipalDep,
+    caller: CallerDep,
     from_: Annotated[
         CalendarDate, Query(alias="from", description="First day, in the coach's time zone.")
     ],
@@ -135,8 +134,8 @@ async def list_free_slots(
 ) -> FreeSlotsRead:
     """Bookable times of the coach, with the coachee's months when one is named."""
     found = await availability.list_free_slots(
-        ctx,
-        principal,
+        caller.ctx,
+        caller.principal,
         access.parse_id("coach", coach_id),
         first_day=from_,
         last_day=to,

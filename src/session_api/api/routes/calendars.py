@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import Query, Response, status
 
 from session_api.api.created import created, locate
-from session_api.api.deps import ContextDep, OptionalPrincipalDep, PrincipalDep
+from session_api.api.deps import CallerDep, ContextDep, OptionalPrincipalDep
 from session_api.api.problems import problems
 from session_api.api.routing import ResourceRouter
 from session_api.api.schemas.calendars import CalendarKey
@@ -42,14 +42,16 @@ def _calendar(ics: bytes, filename: str) -> Response:
     response_class=Response,
     responses={**problems(404), **_CALENDAR_ANSWER},
 )
-async def get_session_invite(session_id: str, ctx: ContextDep, principal: PrincipalDep) -> Response:
+async def get_session_invite(session_id: str, caller: CallerDep) -> Response:
     """The session's calendar invite, for whoever may see the session.
 
     `METHOD:REQUEST` while the session is requested (`STATUS:TENTATIVE`) or scheduled;
     `METHOD:CANCEL` with `STATUS:CANCELLED` once cancelled or late-cancelled; `PUBLISH` once
     it took place. The `UID` never changes; `SEQUENCE` rises on every reschedule and cancel.
     """
-    ics = await calendars.session_invite(ctx, principal, access.parse_id("session", session_id))
+    ics = await calendars.session_invite(
+        caller.ctx, caller.principal, access.parse_id("session", session_id)
+    )
     return _calendar(ics, "invite.ics")
 
 
@@ -87,9 +89,7 @@ async def get_coach_calendar(
     status_code=status.HTTP_201_CREATED,
     responses={**problems(403, 404), **created()},
 )
-async def create_calendar_key(
-    coach_id: str, ctx: ContextDep, principal: PrincipalDep, response: Response
-) -> CalendarKey:
+async def create_calendar_key(coach_id: str, caller: CallerDep, response: Response) -> CalendarKey:
     """A new key for the coach's calendar URL (the coach or admins); the old URL stops working.
 
     The key is shown in this answer only: the service stores its SHA-256 digest, and the answer
@@ -97,7 +97,7 @@ async def create_calendar_key(
     retry makes a new key, which replaces this one.
     """
     coach = access.parse_id("coach", coach_id)
-    key = await calendars.new_calendar_key(ctx, principal, coach)
+    key = await calendars.new_calendar_key(caller.ctx, caller.principal, coach)
     calendar_key = CalendarKey.for_coach(coach, key)
     locate(response, calendar_key.url)
     response.headers["Cache-Control"] = "no-store"

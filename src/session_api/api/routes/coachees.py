@@ -8,7 +8,7 @@ from fastapi import Query, Response, status
 
 from session_api.api.bodies import json_answer
 from session_api.api.created import created, locate
-from session_api.api.deps import ContextDep, PrincipalDep
+from session_api.api.deps import CallerDep
 from session_api.api.paging import BY_ID, Cursor, Limit, page_by_id
 from session_api.api.problems import problems
 from session_api.api.routing import ResourceRouter
@@ -27,36 +27,38 @@ router = ResourceRouter(prefix="/v1/coachees", tags=["coachees"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses={**problems(403), **created()})
-async def create_coachee(
-    body: CoacheeCreate, ctx: ContextDep, principal: PrincipalDep, response: Response
-) -> CoacheeRead:
+async def create_coachee(body: CoacheeCreate, caller: CallerDep, response: Response) -> CoacheeRead:
     """Enrol a coachee in a program with a coach (admins)."""
-    coachee = await catalog.create_coachee(ctx, principal, command_of(body, NewCoachee))
+    coachee = await catalog.create_coachee(
+        caller.ctx, caller.principal, command_of(body, NewCoachee)
+    )
     locate(response, f"/v1/coachees/{coachee.id}")
     return CoacheeRead.model_validate(coachee)
 
 
 @router.get("", responses=problems())
 async def list_coachees(
-    ctx: ContextDep, principal: PrincipalDep, limit: Limit = 50, cursor: Cursor = None
+    caller: CallerDep, limit: Limit = 50, cursor: Cursor = None
 ) -> Page[CoacheeRead]:
     """Coachees the caller may see, by id: a coach lists their own."""
-    rows = await catalog.list_coachees(ctx, principal, after=BY_ID.decode(cursor), limit=limit)
+    rows = await catalog.list_coachees(
+        caller.ctx, caller.principal, after=BY_ID.decode(cursor), limit=limit
+    )
     items, next_cursor = page_by_id(rows, limit, CoacheeRead.model_validate)
     return Page(items=items, next_cursor=next_cursor)
 
 
 @router.get("/{coachee_id}", responses=problems(404))
-async def get_coachee(coachee_id: str, ctx: ContextDep, principal: PrincipalDep) -> CoacheeRead:
+async def get_coachee(coachee_id: str, caller: CallerDep) -> CoacheeRead:
     """One coachee."""
-    coachee = await catalog.get_coachee(ctx, principal, access.parse_id("coachee", coachee_id))
+    coachee = await catalog.get_coachee(
+        caller.ctx, caller.principal, access.parse_id("coachee", coachee_id)
+    )
     return CoacheeRead.model_validate(coachee)
 
 
 @router.patch("/{coachee_id}", responses=problems(403, 404, 409))
-async def update_coachee(
-    coachee_id: str, body: CoacheeUpdate, ctx: ContextDep, principal: PrincipalDep
-) -> CoacheeRead:
+async def update_coachee(coachee_id: str, body: CoacheeUpdate, caller: CallerDep) -> CoacheeRead:
     """Change a coachee; coaches may change name, e-mail, time zone and status of their own.
 
     A new time zone moves the months of the coachee's sessions with it. A new coach (admins)
@@ -66,7 +68,7 @@ async def update_coachee(
     """
     changes = changes_of(body, CoacheeChanges)
     coachee = await catalog.update_coachee(
-        ctx, principal, access.parse_id("coachee", coachee_id), changes
+        caller.ctx, caller.principal, access.parse_id("coachee", coachee_id), changes
     )
     return CoacheeRead.model_validate(coachee)
 
@@ -81,8 +83,7 @@ MonthParam = Annotated[
 )
 async def list_coachee_months(
     coachee_id: str,
-    ctx: ContextDep,
-    principal: PrincipalDep,
+    caller: CallerDep,
     from_: Annotated[MonthParam, Query(alias="from")] = None,
     to: MonthParam = None,
 ) -> Response:
@@ -91,7 +92,7 @@ async def list_coachee_months(
     Without `from` the range starts at the current month; without `to` it spans six months.
     """
     usages = await allowance.months(
-        ctx, principal, access.parse_id("coachee", coachee_id), first=from_, last=to
+        caller.ctx, caller.principal, access.parse_id("coachee", coachee_id), first=from_, last=to
     )
     return json_answer({"items": [month_usage_fields(usage) for usage in usages]})
 
@@ -99,14 +100,16 @@ async def list_coachee_months(
 @router.get(
     "/{coachee_id}/default-slot", responses=problems(404, 409), response_model=DefaultSlotRead
 )
-async def get_default_slot(coachee_id: str, ctx: ContextDep, principal: PrincipalDep) -> Response:
+async def get_default_slot(coachee_id: str, caller: CallerDep) -> Response:
     """Where the schedule dialog opens: the earliest month with room, "Session N of M".
 
     404 `no_month_with_room` when no month within the program has room (an unknown or
     unseen coachee is 404 `not_found`); 409 `coachee_inactive` when the coachee is not
     active (they cannot be booked).
     """
-    slot = await allowance.default_slot(ctx, principal, access.parse_id("coachee", coachee_id))
+    slot = await allowance.default_slot(
+        caller.ctx, caller.principal, access.parse_id("coachee", coachee_id)
+    )
     return json_answer(default_slot_fields(slot))
 
 

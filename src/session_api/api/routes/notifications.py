@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import Query, Response, status
 
 from session_api.api.created import created, locate
-from session_api.api.deps import ContextDep, PrincipalDep, SettingsDep
+from session_api.api.deps import CallerDep, SettingsDep
 from session_api.api.paging import BY_ID, BY_POSITION, Cursor, Limit, page_by_id
 from session_api.api.problems import problems
 from session_api.api.routing import ResourceRouter
@@ -38,9 +38,7 @@ TEST_TIMEOUT_SECONDS = 5.0
 
 
 @router.get("/v1/events", responses=problems(403))
-async def list_events(
-    ctx: ContextDep, principal: PrincipalDep, cursor: Cursor = None, limit: Limit = 50
-) -> EventPage:
+async def list_events(caller: CallerDep, cursor: Cursor = None, limit: Limit = 50) -> EventPage:
     """The event feed, oldest first (admins).
 
     `next_cursor` is never null: on the last page it names the last event returned (or
@@ -54,7 +52,9 @@ async def list_events(
     Delivery is at least once; deduplicate by `id`.
     """
     position = BY_POSITION.decode(cursor) or 0
-    rows = await notifications.events_after(ctx, principal, after=position, limit=limit)
+    rows = await notifications.events_after(
+        caller.ctx, caller.principal, after=position, limit=limit
+    )
     items = [EventRead.model_validate(notifications.public_event(row)) for row in rows]
     if rows:
         position = rows[-1].feed_position
@@ -68,8 +68,7 @@ async def list_events(
 )
 async def create_webhook(
     body: WebhookCreate,
-    ctx: ContextDep,
-    principal: PrincipalDep,
+    caller: CallerDep,
     settings: SettingsDep,
     response: Response,
 ) -> WebhookCreated:
@@ -87,8 +86,8 @@ async def create_webhook(
     private address fails for good) unless the deployment allows private receivers.
     """
     row = await notifications.create_webhook(
-        ctx,
-        principal,
+        caller.ctx,
+        caller.principal,
         url=str(body.url),
         event_types=body.event_types,
         allow_private_targets=settings.webhook_allow_private_targets,
@@ -99,20 +98,22 @@ async def create_webhook(
 
 @router.get("/v1/webhooks", responses=problems(403))
 async def list_webhooks(
-    ctx: ContextDep, principal: PrincipalDep, limit: Limit = 50, cursor: Cursor = None
+    caller: CallerDep, limit: Limit = 50, cursor: Cursor = None
 ) -> Page[WebhookRead]:
     """Webhook subscriptions by id (admins)."""
     rows = await notifications.list_webhooks(
-        ctx, principal, after=BY_ID.decode(cursor), limit=limit
+        caller.ctx, caller.principal, after=BY_ID.decode(cursor), limit=limit
     )
     items, next_cursor = page_by_id(rows, limit, WebhookRead.model_validate)
     return Page(items=items, next_cursor=next_cursor)
 
 
 @router.get("/v1/webhooks/{webhook_id}", responses=problems(403, 404))
-async def get_webhook(webhook_id: str, ctx: ContextDep, principal: PrincipalDep) -> WebhookRead:
+async def get_webhook(webhook_id: str, caller: CallerDep) -> WebhookRead:
     """One webhook subscription (admins)."""
-    row = await notifications.get_webhook(ctx, principal, access.parse_id("webhook", webhook_id))
+    row = await notifications.get_webhook(
+        caller.ctx, caller.principal, access.parse_id("webhook", webhook_id)
+    )
     return WebhookRead.model_validate(row)
 
 
@@ -120,8 +121,7 @@ async def get_webhook(webhook_id: str, ctx: ContextDep, principal: PrincipalDep)
 async def update_webhook(
     webhook_id: str,
     body: WebhookUpdate,
-    ctx: ContextDep,
-    principal: PrincipalDep,
+    caller: CallerDep,
     settings: SettingsDep,
 ) -> WebhookRead:
     """Change a subscription (admins); `active: true` re-enables one that was disabled.
@@ -133,8 +133,8 @@ async def update_webhook(
     if changes.url is not UNSET:
         changes = replace(changes, url=str(changes.url))
     row = await notifications.update_webhook(
-        ctx,
-        principal,
+        caller.ctx,
+        caller.principal,
         access.parse_id("webhook", webhook_id),
         changes,
         allow_private_targets=settings.webhook_allow_private_targets,
@@ -148,16 +148,17 @@ async def update_webhook(
     response_class=Response,
     responses=problems(403, 404),
 )
-async def delete_webhook(webhook_id: str, ctx: ContextDep, principal: PrincipalDep) -> None:
+async def delete_webhook(webhook_id: str, caller: CallerDep) -> None:
     """Remove a subscription (admins); deliveries it had not received are given up."""
-    await notifications.delete_webhook(ctx, principal, access.parse_id("webhook", webhook_id))
+    await notifications.delete_webhook(
+        caller.ctx, caller.principal, access.parse_id("webhook", webhook_id)
+    )
 
 
 @router.get("/v1/webhooks/{webhook_id}/deliveries", responses=problems(403, 404))
 async def list_webhook_deliveries(
     webhook_id: str,
-    ctx: ContextDep,
-    principal: PrincipalDep,
+    caller: CallerDep,
     limit: Limit = 50,
     cursor: Cursor = None,
     state: Annotated[
@@ -171,8 +172,8 @@ async def list_webhook_deliveries(
     directly.
     """
     rows = await notifications.webhook_deliveries(
-        ctx,
-        principal,
+        caller.ctx,
+        caller.principal,
         access.parse_id("webhook", webhook_id),
         before=BY_POSITION.decode(cursor),  # deliveries are numbered like feed positions
         limit=limit,
@@ -186,7 +187,7 @@ async def list_webhook_deliveries(
 
 @router.post("/v1/webhooks/{webhook_id}/test", responses=problems(403, 404))
 async def ping_webhook(
-    webhook_id: str, ctx: ContextDep, principal: PrincipalDep, settings: SettingsDep
+    webhook_id: str, caller: CallerDep, settings: SettingsDep
 ) -> WebhookTestResult:
     """Send a signed test message to the subscription now and answer with the outcome (admins).
 
@@ -200,8 +201,8 @@ async def ping_webhook(
     `error`, never a server error.
     """
     outcome = await notifications.ping_webhook(
-        ctx,
-        principal,
+        caller.ctx,
+        caller.principal,
         access.parse_id("webhook", webhook_id),
         timeout_seconds=min(TEST_TIMEOUT_SECONDS, settings.webhook_timeout_seconds),
         allow_private_targets=settings.webhook_allow_private_targets,
@@ -217,8 +218,7 @@ async def ping_webhook(
 @router.post("/v1/webhooks/{webhook_id}/rotate-secret", responses=problems(403, 404))
 async def rotate_webhook_secret(
     webhook_id: str,
-    ctx: ContextDep,
-    principal: PrincipalDep,
+    caller: CallerDep,
     settings: SettingsDep,
     body: WebhookSecretRotation | None = None,
 ) -> WebhookSecretRotated:
@@ -233,8 +233,8 @@ async def rotate_webhook_secret(
     requested = None if body is None else body.grace_seconds
     grace_seconds = settings.webhook_secret_grace_seconds if requested is None else requested
     row = await notifications.rotate_webhook_secret(
-        ctx,
-        principal,
+        caller.ctx,
+        caller.principal,
         access.parse_id("webhook", webhook_id),
         grace=timedelta(seconds=grace_seconds),
     )

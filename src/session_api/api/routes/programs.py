@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import Response, status
 
 from session_api.api.created import created, locate
-from session_api.api.deps import ContextDep, PrincipalDep
+from session_api.api.deps import CallerDep
 from session_api.api.paging import BY_ID, Cursor, Limit, page_by_id
 from session_api.api.problems import problems
 from session_api.api.routing import ResourceRouter
@@ -18,39 +18,41 @@ router = ResourceRouter(prefix="/v1/programs", tags=["programs"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses={**problems(403), **created()})
-async def create_program(
-    body: ProgramCreate, ctx: ContextDep, principal: PrincipalDep, response: Response
-) -> ProgramRead:
+async def create_program(body: ProgramCreate, caller: CallerDep, response: Response) -> ProgramRead:
     """Create a program (admins)."""
-    program = await catalog.create_program(ctx, principal, command_of(body, NewProgram))
+    program = await catalog.create_program(
+        caller.ctx, caller.principal, command_of(body, NewProgram)
+    )
     locate(response, f"/v1/programs/{program.id}")
     return ProgramRead.model_validate(program)
 
 
 @router.get("", responses=problems())
 async def list_programs(
-    ctx: ContextDep, principal: PrincipalDep, limit: Limit = 50, cursor: Cursor = None
+    caller: CallerDep, limit: Limit = 50, cursor: Cursor = None
 ) -> Page[ProgramRead]:
     """Programs the caller may see, by id."""
-    rows = await catalog.list_programs(ctx, principal, after=BY_ID.decode(cursor), limit=limit)
+    rows = await catalog.list_programs(
+        caller.ctx, caller.principal, after=BY_ID.decode(cursor), limit=limit
+    )
     items, next_cursor = page_by_id(rows, limit, ProgramRead.model_validate)
     return Page(items=items, next_cursor=next_cursor)
 
 
 @router.get("/{program_id}", responses=problems(404))
-async def get_program(program_id: str, ctx: ContextDep, principal: PrincipalDep) -> ProgramRead:
+async def get_program(program_id: str, caller: CallerDep) -> ProgramRead:
     """One program."""
-    program = await catalog.get_program(ctx, principal, access.parse_id("program", program_id))
+    program = await catalog.get_program(
+        caller.ctx, caller.principal, access.parse_id("program", program_id)
+    )
     return ProgramRead.model_validate(program)
 
 
 @router.patch("/{program_id}", responses=problems(403, 404))
-async def update_program(
-    program_id: str, body: ProgramUpdate, ctx: ContextDep, principal: PrincipalDep
-) -> ProgramRead:
+async def update_program(program_id: str, body: ProgramUpdate, caller: CallerDep) -> ProgramRead:
     """Change a program (admins); lowering the monthly limit never cancels anything."""
     changes = changes_of(body, ProgramChanges, nullable={"starts_on", "ends_on"})
     program = await catalog.update_program(
-        ctx, principal, access.parse_id("program", program_id), changes
+        caller.ctx, caller.principal, access.parse_id("program", program_id), changes
     )
     return ProgramRead.model_validate(program)

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import Header, Query, Response
 from fastapi.responses import StreamingResponse
 
-from session_api.api.deps import ContextDep, PrincipalDep
+from session_api.api.deps import CallerDep
 from session_api.api.paging import BY_NAME_MONTH, Cursor, Limit
 from session_api.api.problems import problems
 from session_api.api.routing import ResourceRouter
@@ -58,8 +58,7 @@ _ANSWERS: dict[int | str, dict[str, Any]] = {
     "/v1/reports/usage", response_model=Page[UsageItem], responses={**problems(), **_ANSWERS}
 )
 async def get_usage_report(
-    ctx: ContextDep,
-    principal: PrincipalDep,
+    caller: CallerDep,
     from_: Annotated[Month, Query(alias="from")],
     to: Month,
     program_id: Annotated[uuid.UUID | None, Query(description="Only this program's.")] = None,
@@ -95,8 +94,8 @@ async def get_usage_report(
     )
     after = BY_NAME_MONTH.decode(cursor)
     if _prefers_csv(accept):
-        return await _csv_response(reports.usage_stream(ctx, principal, query), query)
-    rows = await reports.usage_page(ctx, principal, query, after=after, limit=limit)
+        return await _csv_response(reports.usage_stream(caller.ctx, caller.principal, query), query)
+    rows = await reports.usage_page(caller.ctx, caller.principal, query, after=after, limit=limit)
     items, next_cursor = BY_NAME_MONTH.page(
         rows, limit, usage_item, lambda row: (row.coachee_name, row.coachee_id, row.month)
     )

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from session_api.api import etags
 from session_api.api.bodies import json_answer
 from session_api.api.created import created, locate
-from session_api.api.deps import ContextDep, PrincipalDep
+from session_api.api.deps import CallerDep
 from session_api.api.problems import problems
 from session_api.api.routing import ResourceRouter
 from session_api.api.schemas.common import ItemList
@@ -59,7 +59,7 @@ def _answer(row: NumberedSession) -> Response:
     responses={**problems(403, 404, 409), **created(**_ETAG_HEADER)},
     response_model=SessionRead,
 )
-async def create_session(body: SessionCreate, ctx: ContextDep, principal: PrincipalDep) -> Response:
+async def create_session(body: SessionCreate, caller: CallerDep) -> Response:
     """Schedule (default) or request a session; admins may record a past one.
 
     Refusals: 409 `monthly_limit_reached` (with `month`, `limit`, `used`, `usage`,
@@ -68,8 +68,8 @@ async def create_session(body: SessionCreate, ctx: ContextDep, principal: Princi
     422 `outside_program`; a coachee sending `override_availability: true` gets 403.
     """
     row = await scheduling.book(
-        ctx,
-        principal,
+        caller.ctx,
+        caller.principal,
         scheduling.NewSession(
             coachee_id=body.coachee_id,
             starts_at=body.starts_at,
@@ -99,9 +99,7 @@ async def create_session(body: SessionCreate, ctx: ContextDep, principal: Princi
         200: {"model": BatchPlan, "description": "The dry-run plan; nothing was written."},
     },
 )
-async def create_session_batch(
-    body: SessionBatch, ctx: ContextDep, principal: PrincipalDep
-) -> JSONResponse:
+async def create_session_batch(body: SessionBatch, caller: CallerDep) -> JSONResponse:
     """Plan up to 24 sessions for one coachee at once: all are booked, or none.
 
     Each occurrence is checked like a single booking, counting the batch's own earlier
@@ -114,8 +112,8 @@ async def create_session_batch(
     """
     recurrence = body.recurrence
     result = await batch.plan(
-        ctx,
-        principal,
+        caller.ctx,
+        caller.principal,
         batch.NewBatch(
             coachee_id=body.coachee_id,
             starts=body.starts_at,
@@ -152,18 +150,20 @@ async def create_session_batch(
     responses={**problems(404), 200: {"headers": _ETAG_HEADER}},
     response_model=SessionRead,
 )
-async def get_session(session_id: str, ctx: ContextDep, principal: PrincipalDep) -> Response:
+async def get_session(session_id: str, caller: CallerDep) -> Response:
     """One session, with its `ETag`."""
-    row = await sessions.get_session(ctx, principal, access.parse_id("session", session_id))
+    row = await sessions.get_session(
+        caller.ctx, caller.principal, access.parse_id("session", session_id)
+    )
     return _answer(row)
 
 
 @router.get("/{session_id}/history", responses=problems(404))
-async def get_session_history(
-    session_id: str, ctx: ContextDep, principal: PrincipalDep
-) -> ItemList[HistoryEntry]:
+async def get_session_history(session_id: str, caller: CallerDep) -> ItemList[HistoryEntry]:
     """Who did what to the session, when, from what to what, oldest first."""
-    rows = await sessions.session_history(ctx, principal, access.parse_id("session", session_id))
+    rows = await sessions.session_history(
+        caller.ctx, caller.principal, access.parse_id("session", session_id)
+    )
     return ItemList(
         items=[
             HistoryEntry(
@@ -191,8 +191,7 @@ _ACTION_RESPONSES = {**problems(403, 404, 409, 412), 200: {"headers": _ETAG_HEAD
 async def reschedule_session(
     session_id: str,
     body: SessionReschedule,
-    ctx: ContextDep,
-    principal: PrincipalDep,
+    caller: CallerDep,
     if_match: IfMatch = None,
 ) -> Response:
     """Move a requested or scheduled session; a coach moving a requested one schedules it.
@@ -203,8 +202,8 @@ async def reschedule_session(
     the same start and duration changes nothing: 200 with the session as it was.
     """
     row = await scheduling.reschedule(
-        ctx,
-        principal,
+        caller.ctx,
+        caller.principal,
         access.parse_id("session", session_id),
         scheduling.Move(
             starts_at=body.starts_at,
@@ -221,8 +220,7 @@ async def reschedule_session(
 async def cancel_session(
     session_id: str,
     body: SessionCancel,
-    ctx: ContextDep,
-    principal: PrincipalDep,
+    caller: CallerDep,
     if_match: IfMatch = None,
 ) -> Response:
     """Cancel a requested or scheduled session; its place in the month is freed.
@@ -233,8 +231,8 @@ async def cancel_session(
     (409 `invalid_transition` for the coachee).
     """
     row = await scheduling.cancel(
-        ctx,
-        principal,
+        caller.ctx,
+        caller.principal,
         access.parse_id("session", session_id),
         message=body.message,
         expected_versions=etags.if_match_versions(if_match),
@@ -245,8 +243,7 @@ async def cancel_session(
 @router.post("/{session_id}/confirm", responses=_ACTION_RESPONSES, response_model=SessionRead)
 async def confirm_session(
     session_id: str,
-    ctx: ContextDep,
-    principal: PrincipalDep,
+    caller: CallerDep,
     if_match: IfMatch = None,
     body: SessionConfirm | None = None,
 ) -> Response:
@@ -257,8 +254,8 @@ async def confirm_session(
     """
     body = body or SessionConfirm()
     row = await scheduling.confirm(
-        ctx,
-        principal,
+        caller.ctx,
+        caller.principal,
         access.parse_id("session", session_id),
         message=body.message,
         expected_versions=etags.if_match_versions(if_match),
@@ -269,25 +266,23 @@ async def confirm_session(
 @router.post("/{session_id}/complete", responses=_ACTION_RESPONSES, response_model=SessionRead)
 async def complete_session(
     session_id: str,
-    ctx: ContextDep,
-    principal: PrincipalDep,
+    caller: CallerDep,
     if_match: IfMatch = None,
     body: SessionMark | None = None,
 ) -> Response:
     """Mark a scheduled session as completed, once it has started (coach or admin)."""
-    return await _mark(ctx, principal, session_id, "complete", body, if_match)
+    return await _mark(caller.ctx, caller.principal, session_id, "complete", body, if_match)
 
 
 @router.post("/{session_id}/no-show", responses=_ACTION_RESPONSES, response_model=SessionRead)
 async def mark_session_no_show(
     session_id: str,
-    ctx: ContextDep,
-    principal: PrincipalDep,
+    caller: CallerDep,
     if_match: IfMatch = None,
     body: SessionMark | None = None,
 ) -> Response:
     """Mark a scheduled session as a no-show, once it has started (coach or admin)."""
-    return await _mark(ctx, principal, session_id, "no_show", body, if_match)
+    return await _mark(caller.ctx, caller.principal, session_id, "no_show", body, if_match)
 
 
 async def _mark(

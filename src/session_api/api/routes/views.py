@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import Query, Response
 
 from session_api.api.bodies import json_answer
-from session_api.api.deps import ContextDep, PrincipalDep
+from session_api.api.deps import CallerDep
 from session_api.api.paging import BY_NAME, BY_START, Cursor, Limit
 from session_api.api.problems import problems
 from session_api.api.routing import ResourceRouter
@@ -51,20 +51,21 @@ StartsBefore = Annotated[
     responses=problems(404),
     response_model=ItemList[CoacheeSessionRead],
 )
-async def list_next_sessions(coach_id: str, ctx: ContextDep, principal: PrincipalDep) -> Response:
+async def list_next_sessions(coach_id: str, caller: CallerDep) -> Response:
     """Each active coachee's earliest future requested or scheduled session, by start.
 
     Admins see any coach's list and a coach their own; a coachee may ask for their own coach
     and gets only their own next session. Any other coach is 404.
     """
-    rows = await views.next_sessions(ctx, principal, access.parse_id("coach", coach_id))
+    rows = await views.next_sessions(
+        caller.ctx, caller.principal, access.parse_id("coach", coach_id)
+    )
     return json_answer({"items": [coachee_session_fields(row) for row in rows]})
 
 
 @router.get("/v1/sessions", responses=problems(), response_model=Page[CoacheeSessionRead])
 async def list_sessions(
-    ctx: ContextDep,
-    principal: PrincipalDep,
+    caller: CallerDep,
     view: View = "all-future",
     coach_id: CoachFilter = None,
     coachee_id: CoacheeFilter = None,
@@ -86,8 +87,8 @@ async def list_sessions(
     if view == "unmarked" and status is not None:
         raise ValidationProblem("`status` does not apply to view=unmarked (all are scheduled).")
     rows = await views.listed_sessions(
-        ctx,
-        principal,
+        caller.ctx,
+        caller.principal,
         view=view,
         coach_id=coach_id,
         coachee_id=coachee_id,
@@ -106,8 +107,7 @@ async def list_sessions(
 @router.get("/v1/coaches/{coach_id}/unscheduled-coachees", responses=problems(404))
 async def list_unscheduled_coachees(
     coach_id: str,
-    ctx: ContextDep,
-    principal: PrincipalDep,
+    caller: CallerDep,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[UnscheduledCoacheeRead]:
@@ -118,8 +118,8 @@ async def list_unscheduled_coachees(
     within the coachee's program has room.
     """
     found = await views.unscheduled_coachees(
-        ctx,
-        principal,
+        caller.ctx,
+        caller.principal,
         access.parse_id("coach", coach_id),
         after=BY_NAME.decode(cursor),
         limit=limit,
