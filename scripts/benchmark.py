@@ -296,6 +296,37 @@ class Load:
     profile: Path | None
 
 
+def _frame(frame: str) -> str:
+    """`function (path/to/module.py:12)` as `function (module.py)`: one name per function."""
+    function, _, where = frame.partition(" (")
+    return f"{function} ({where.rsplit('/', 1)[-1].split(':', 1)[0]})" if where else function
+
+
+def summarize_stacks(collapsed: str, top: int = 40) -> str:
+    """The functions that hold most samples of py-spy's collapsed stacks (`--format raw`):
+    inclusive (on the stack at all) and self (the innermost frame), as shares of the samples.
+    Only samples under the app's ASGI entry count, so the idle event loop is left out."""
+    inclusive: dict[str, int] = {}
+    innermost: dict[str, int] = {}
+    total = 0
+    for line in collapsed.splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = [_frame(frame) for frame in stack.split(";")]
+        if not any(frame.startswith("FastAPI.__call__") for frame in frames):
+            continue
+        samples = int(count)
+        total += samples
+        for frame in set(frames):
+            inclusive[frame] = inclusive.get(frame, 0) + samples
+        innermost[frames[-1]] = innermost.get(frames[-1], 0) + samples
+    lines = [f"{total} samples in the app"]
+    for title, counts in (("inclusive", inclusive), ("self", innermost)):
+        lines.append(f"--- {title}")
+        ranked = sorted(counts.items(), key=lambda item: -item[1])[:top]
+        lines += [f"{100 * n / max(total, 1):6.1f}%  {frame}" for frame, n in ranked]
+    return "\n".join(lines) + "\n"
+
+
 class Driver:
     """Runs wrk against one server and measures the server process's CPU meanwhile."""
 
@@ -311,12 +342,14 @@ class Driver:
         path.write_text("\n".join(lines) + "\n")
         warm = self._wrk(path, self.load.warmup, offset=0)
         offset = int(warm["most_sent"]) * self.load.threads
-        profiler = self._profiler(name)
+        profilers = self._profiler(name)
         cpu_before = _cpu_seconds(self.pid)
         figures = self._wrk(path, self.load.seconds, offset=offset)
         cpu = _cpu_seconds(self.pid) - cpu_before
-        if profiler is not None:
+        for profiler, output in profilers:
             profiler.wait(timeout=60)
+            if output.suffix == ".stacks" and output.exists():
+                output.with_suffix(".txt").write_text(summarize_stacks(output.read_text()))
         failures = {
             kind: int(figures[kind])
             for kind in ("connect", "read", "write", "status", "timeout")
@@ -335,28 +368,42 @@ class Driver:
             failures=failures,
         )
 
-    def _profiler(self, name: str) -> subprocess.Popen[bytes] | None:
+    def _profiler(self, name: str) -> list[tuple[subprocess.Popen[bytes], Path]]:
+        """py-spy on the server while the endpoint is measured: a flame graph, and the
+        collapsed stacks that `summarize_stacks` reads (two samplers, since one writes one
+        format)."""
         if self.load.profile is None:
-            return None
+            return []
         self.load.profile.mkdir(parents=True, exist_ok=True)
-        output = self.load.profile / f"{name.split(maxsplit=1)[0]}-{self.pid}.svg"
-        return subprocess.Popen(  # noqa: S603 - our own tool and arguments
-            [
-                str(BIN / "py-spy"),
-                "record",
-                "--pid",
-                str(self.pid),
-                "--duration",
-                str(self.load.seconds),
-                "--rate",
-                "200",
-                "--output",
-                str(output),
-                "--nonblocking",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        stem = self.load.profile / f"{name.split(maxsplit=1)[0]}-{self.pid}"
+        return [
+            (
+                subprocess.Popen(  # noqa: S603 - our own tool and arguments
+                    [
+                        str(BIN / "py-spy"),
+                        "record",
+                        "--pid",
+                        str(self.pid),
+                        "--duration",
+                        str(self.load.seconds),
+                        "--rate",
+                        "200",
+                        "--format",
+                        kind,
+                        "--output",
+                        str(output),
+                        "--nonblocking",
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                ),
+                output,
+            )
+            for kind, output in (
+                ("flamegraph", stem.with_suffix(".svg")),
+                ("raw", stem.with_suffix(".stacks")),
+            )
+        ]
 
     def _wrk(self, path: Path, seconds: int, *, offset: int) -> dict[str, float]:
         command = [
@@ -723,7 +770,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--only", help="comma-separated endpoint names, e.g. default-slot,cancel")
     parser.add_argument("--postgres", default=POSTGRES, help="a database to create others from")
-    parser.add_argument("--profile", type=Path, help="write a py-spy flame graph per endpoint")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="write a py-spy flame graph, collapsed stacks and their summary per endpoint",
+    )
     args = parser.parse_args()
     sizes = args.sessions or ([5000] if args.short else [500_000, 5000])
     if any(size % SESSIONS_PER_COACHEE or size > COACHEES * 50 for size in sizes):
