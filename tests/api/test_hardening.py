@@ -274,6 +274,16 @@ async def test_a_405_names_the_methods_of_the_literal_path_whatever_the_routing_
     assert response.headers["allow"] == "GET"
 
 
+async def test_a_path_two_routers_take_answers_both_methods_and_405_names_both(
+    client: httpx.AsyncClient,
+) -> None:
+    # POST /v1/sessions is the sessions router's, GET /v1/sessions the views router's.
+    assert (await client.get("/v1/sessions", headers=auth())).status_code == 200
+    response = await client.delete("/v1/sessions", headers=auth())
+    _problem(response, 405, "method_not_allowed")
+    assert sorted(response.headers["allow"].split(", ")) == ["GET", "POST"]
+
+
 # 5. Query parameters ------------------------------------------------------------------------
 
 

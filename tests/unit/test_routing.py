@@ -25,18 +25,24 @@ def _app() -> FastAPI:
     async def list_others() -> dict[str, str]:
         return {"others": "all"}
 
+    @others.get("/v1/things")
+    async def list_things() -> dict[str, str]:
+        return {"things": "all"}
+
     app = FastAPI()
     app.include_router(things)
     app.include_router(others)
     return app
 
 
-def test_a_router_knows_where_its_paths_begin() -> None:
+def test_a_router_knows_where_its_paths_lead() -> None:
     app = _app()
     things, others = (route.original_router for route in app.router.routes[-2:])  # type: ignore[attr-defined]
 
-    assert sorted(things.beginnings()) == ["/v1/things", "/v1/things/"]
-    assert others.beginnings() == ("/v1/others",)
+    assert things.shape().beginnings == ("/v1/things/",)
+    assert things.shape().literal == {"/v1/things": {"POST"}}
+    assert others.shape().beginnings == ()
+    assert others.shape().literal == {"/v1/others": {"GET"}, "/v1/things": {"GET"}}
 
 
 async def test_requests_reach_their_routes_and_nothing_else() -> None:
@@ -45,9 +51,12 @@ async def test_requests_reach_their_routes_and_nothing_else() -> None:
         assert (await client.get("/v1/things/7")).json() == {"thing": "7"}
         assert (await client.post("/v1/things")).json() == {"thing": "new"}
         assert (await client.get("/v1/others")).json() == {"others": "all"}
+        # One path, its methods in two routers: the first takes POST only, the second GET.
+        assert (await client.get("/v1/things")).json() == {"things": "all"}
         # A known path with another method is still 405, an unknown one 404.
-        assert (await client.get("/v1/things")).status_code == 405
+        assert (await client.delete("/v1/things")).status_code == 405
         assert (await client.delete("/v1/things/7")).status_code == 405
+        assert (await client.post("/v1/others")).status_code == 405
         assert (await client.get("/v1/elsewhere")).status_code == 404
 
 
