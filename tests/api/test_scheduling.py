@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import text, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from session_api.db.models import sessions
+from session_api.domain.booking import MAX_SESSION_MINUTES
 from tests.scheduling_support import always_open_coachee, book, booked, open_all_week
 from tests.support import Clock, Factory, as_coach, as_coachee, auth, counting_statements
 
@@ -395,6 +399,57 @@ async def test_overlaps_are_refused(
     same_coach = await book(client, other, "2026-12-03T10:15:00+01:00", headers=as_coachee(other))
     assert same_coach.json()["code"] == "time_conflict"
     assert same_coach.json()["conflicting_session"]["id"] is None
+
+
+async def test_the_longest_session_blocks_to_its_last_minute(
+    client: httpx.AsyncClient, factory: Factory, maia: dict[str, Any]
+) -> None:
+    """The overlap check scans from MAX_SESSION_MINUTES before a start, never less."""
+    longest = await booked(
+        client, maia, "2026-12-03T08:00:00+01:00", duration_minutes=MAX_SESSION_MINUTES
+    )
+    clash = await book(client, maia, "2026-12-03T11:45:00+01:00", duration_minutes=15)
+    assert clash.json()["code"] == "time_conflict"
+    assert clash.json()["conflicting_session"]["id"] == longest["id"]
+    other = await factory.coachee(coach=maia["coach"])
+    same_coach = await book(
+        client, other, "2026-12-03T11:45:00+01:00", duration_minutes=15, headers=as_coachee(other)
+    )
+    assert same_coach.json()["code"] == "time_conflict"
+    after = await booked(client, maia, "2026-12-03T12:00:00+01:00")
+    moved = await client.post(
+        f"/v1/sessions/{after['id']}/reschedule",
+        json={"starts_at": "2026-12-03T11:45:00+01:00"},
+        headers=auth(),
+    )
+    assert moved.json()["code"] == "time_conflict"
+    assert moved.json()["conflicting_session"]["id"] == longest["id"]
+
+
+async def test_the_database_bounds_a_sessions_length_like_the_domain(
+    client: httpx.AsyncClient, maia: dict[str, Any], engine: AsyncEngine
+) -> None:
+    """The overlap check relies on it: no stored session lasts over MAX_SESSION_MINUTES."""
+    session = await booked(client, maia, "2026-12-03T08:00:00+01:00", duration_minutes=15)
+    starts_at = datetime.fromisoformat(session["starts_at"])
+
+    async def stores(minutes: int) -> bool:
+        change = (
+            update(sessions)
+            .where(sessions.c.id == uuid.UUID(session["id"]))
+            .values(ends_at=starts_at + timedelta(minutes=minutes))
+        )
+        async with engine.connect() as connection:
+            try:
+                await connection.execute(change)
+            except IntegrityError:
+                return False
+            finally:
+                await connection.rollback()
+        return True
+
+    assert await stores(MAX_SESSION_MINUTES)
+    assert not await stores(MAX_SESSION_MINUTES + 1)
 
 
 @pytest.mark.parametrize(
