@@ -13,48 +13,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import secrets
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-import httpx
-import jwt
-from benchmark import (
-    POSTGRES,
-    SUBJECT,
-    _first_block_sessions,
-    booked,
-    bookings,
-    cancellations,
-    loaded_database,
-    moves,
-    reads,
-)
-
-from session_api.config import Settings
-from session_api.main import create_app
+from benchmark import POSTGRES, _first_block_sessions, loaded_database, reads
+from in_process import app_client, send, writes
 
 BATCH = 20
 
 
 async def drive(dsn: str, requests: int, only: set[str] | None) -> None:
     """Every endpoint in turn, through the app in this process."""
-    secret = secrets.token_urlsafe(48)
-    url = dsn.replace("postgresql://", "postgresql+asyncpg://")
-    app = create_app(Settings(database_url=url, jwt_secret=secret, environment="test"))
-    claims = {"sub": SUBJECT, "role": "admin", "exp": datetime.now(UTC) + timedelta(hours=1)}
-    headers = {
-        "Authorization": f"Bearer {jwt.encode(claims, secret, algorithm='HS256')}",
-        "Content-Type": "application/json",
-    }
     today = datetime.now(UTC).date()
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://app", headers=headers
-        ) as client,
-    ):
+    async with app_client(dsn) as client:
 
         async def measure(name: str, lines: Sequence[str]) -> None:
             if only is not None and name.split(maxsplit=1)[0] not in only:
@@ -63,10 +35,7 @@ async def drive(dsn: str, requests: int, only: set[str] | None) -> None:
             for start in range(0, requests + BATCH, BATCH):
                 started = time.process_time()
                 for n in range(start, start + BATCH):
-                    method, path, *body = lines[n % len(lines)].split("\t")
-                    answer = await client.request(method, path, content=body[0] if body else None)
-                    if answer.status_code >= 300:
-                        raise SystemExit(f"{name}: {answer.status_code} {answer.text[:300]}")
+                    await send(client, name, lines[n % len(lines)])
                 if start:  # the first batch warms up
                     per_request.append((time.process_time() - started) * 1000 / BATCH)
             per_request.sort()
@@ -78,10 +47,8 @@ async def drive(dsn: str, requests: int, only: set[str] | None) -> None:
 
         for name, lines in reads(await _first_block_sessions(dsn), today).items():
             await measure(name, lines)
-        await measure("schedule", bookings(today, requests + 2 * BATCH))
-        made = await booked(dsn)
-        await measure("reschedule", moves(made, requests + 2 * BATCH))
-        await measure("cancel", cancellations([id_ for id_, _, _ in made]))
+        async for name, lines in writes(dsn, today, requests + 2 * BATCH):
+            await measure(name, lines)
 
 
 def main() -> None:

@@ -20,32 +20,18 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from contextlib import aclosing
+from datetime import UTC, datetime
 from pathlib import Path
 
-import jwt
 import uvloop
-from benchmark import (
-    POSTGRES,
-    SUBJECT,
-    _first_block_sessions,
-    booked,
-    bookings,
-    cancellations,
-    loaded_database,
-    moves,
-    reads,
-)
+from benchmark import POSTGRES, _first_block_sessions, loaded_database, reads
+from in_process import admin_app, writes
 from starlette.types import Message
-
-from session_api.config import Settings
-from session_api.main import create_app
 
 WRITES = ("schedule", "reschedule", "cancel")
 WARM_UP = 30
@@ -60,25 +46,9 @@ def _dump() -> None:
     )
 
 
-async def _requests(dsn: str, name: str, count: int) -> list[str]:
-    """The endpoint's requests (method, path and body, tab-separated), enough for `count`."""
-    today = datetime.now(UTC).date()
-    if name not in WRITES:
-        return next(
-            lines
-            for endpoint, lines in reads(await _first_block_sessions(dsn), today).items()
-            if endpoint.split(maxsplit=1)[0] == name
-        )
-    return bookings(today, count)
-
-
 async def measure(dsn: str, name: str, count: int) -> None:
     """Send the requests through the app; callgrind counts those after the warm-up."""
-    secret = secrets.token_urlsafe(48)
-    url = dsn.replace("postgresql://", "postgresql+asyncpg://")
-    app = create_app(Settings(database_url=url, jwt_secret=secret, environment="test"))
-    claims = {"sub": SUBJECT, "role": "admin", "exp": datetime.now(UTC) + timedelta(hours=1)}
-    token = jwt.encode(claims, secret, algorithm="HS256")
+    app, token = admin_app(dsn)
 
     async def send_one(line: str) -> None:
         method, target, *body = line.split("\t")
@@ -119,15 +89,21 @@ async def measure(dsn: str, name: str, count: int) -> None:
             raise SystemExit(f"{name}: {statuses[0]} for {line}")
 
     async with app.router.lifespan_context(app):
-        lines: Sequence[str] = await _requests(dsn, name, WARM_UP + count)
-        if name in ("reschedule", "cancel"):
-            for line in lines:  # what they act on
-                await send_one(line)
-            made = await booked(dsn)
-            lines = (
-                moves(made, WARM_UP + count)
-                if name == "reschedule"
-                else cancellations([id_ for id_, _, _ in made])
+        today = datetime.now(UTC).date()
+        if name in WRITES:
+            async with aclosing(writes(dsn, today, WARM_UP + count)) as phases:
+                async for phase, lines in phases:
+                    if phase == name:
+                        break
+                    if phase == "schedule":  # what the measured writes act on
+                        for line in lines:
+                            await send_one(line)
+        else:
+            by_endpoint = reads(await _first_block_sessions(dsn), today)
+            lines = next(
+                requests
+                for endpoint, requests in by_endpoint.items()
+                if endpoint.split(maxsplit=1)[0] == name
             )
         for n in range(WARM_UP):
             await send_one(lines[n % len(lines)])

@@ -20,30 +20,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import secrets
 import statistics
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
-import jwt
-from benchmark import (
-    POSTGRES,
-    SUBJECT,
-    booked,
-    bookings,
-    cancellations,
-    loaded_database,
-    moves,
-)
-
-from session_api.config import Settings
-from session_api.main import create_app
+from benchmark import POSTGRES, loaded_database
+from in_process import app_client, send, writes
 
 WARMUP = 20
 BACKGROUND = ("walwriter", "checkpointer", "background writer", "autovacuum")
@@ -234,21 +221,8 @@ async def drive(dsn: str, requests: int, explain: bool) -> None:
     """The three writes in turn, one request at a time, through the app in this process."""
     probe = Probe()
     probe.install()
-    secret = secrets.token_urlsafe(48)
-    url = dsn.replace("postgresql://", "postgresql+asyncpg://")
-    app = create_app(Settings(database_url=url, jwt_secret=secret, environment="test"))
-    claims = {"sub": SUBJECT, "role": "admin", "exp": datetime.now(UTC) + timedelta(hours=1)}
-    headers = {
-        "Authorization": f"Bearer {jwt.encode(claims, secret, algorithm='HS256')}",
-        "Content-Type": "application/json",
-    }
     today = datetime.now(UTC).date()
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://app", headers=headers
-        ) as client,
-    ):
+    async with app_client(dsn) as client:
 
         async def measure(name: str, lines: Sequence[str]) -> None:
             probe.samples.clear()
@@ -259,19 +233,14 @@ async def drive(dsn: str, requests: int, explain: bool) -> None:
                     probe.samples.clear()
                     wal, background = await _wal_lsn(dsn), _background_cpu_ns()
                 probe.explain_next = explain and n == WARMUP + requests // 2
-                method, path, *body = lines[n].split("\t")
-                answer = await client.request(method, path, content=body[0] if body else None)
-                if answer.status_code >= 300:
-                    raise SystemExit(f"{name}: {answer.status_code} {answer.text[:300]}")
+                await send(client, name, lines[n])
             probe.explain_next = False
             wal = await _wal_lsn(dsn) - wal
             background = _background_cpu_ns() - background
             await report(probe, name, requests, wal, background)
 
-        await measure("schedule", bookings(today, WARMUP + requests))
-        made = await booked(dsn)
-        await measure("reschedule", moves(made, WARMUP + requests))
-        await measure("cancel", cancellations([id_ for id_, _, _ in made]))
+        async for name, lines in writes(dsn, today, WARMUP + requests):
+            await measure(name, lines)
         connection = await asyncpg.connect(dsn)
         try:
             rows = await connection.fetch(
