@@ -952,6 +952,6 @@ async def test_statements_do_not_grow_with_the_range(
         counts.append(
             len([s for s in statements if s.lstrip().upper().startswith(("SELECT", "WITH"))])
         )
-    # The caller (a coachee) and the coach, the named coachee, the program, busy intervals,
-    # monthly usage: six whatever the range.
-    assert counts == [6, 6]
+    # The coach with the coachee (the caller) and the program, then the busy sessions with
+    # the monthly usage: two whatever the range.
+    assert counts == [2, 2]

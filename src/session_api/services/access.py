@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from session_api.auth import Principal, Role
 from session_api.db.repositories.coachees import StoredCoachee
@@ -12,7 +12,18 @@ from session_api.db.repositories.programs import StoredProgram
 from session_api.db.unit_of_work import UnitOfWork
 from session_api.errors import NotFound
 
-CoacheeT = TypeVar("CoacheeT", bound=StoredCoachee)
+
+class _Enrolled(Protocol):
+    """A coachee as read with anything else: what seeing them depends on."""
+
+    @property
+    def coach_id(self) -> uuid.UUID:
+        """The coachee's own coach."""
+        ...
+
+
+CoacheeT = TypeVar("CoacheeT", bound=_Enrolled)
+CoachT = TypeVar("CoachT")
 
 
 def not_found(kind: str, id_: object) -> NotFound:
@@ -68,11 +79,34 @@ async def visible_coach(
 ) -> StoredCoach:
     """The coach if the caller may see it: admins all, coaches themselves, coachees theirs."""
     refuse_other_coach(principal, coach_id)
+    callers_coach = None
     if principal.role is Role.COACHEE:
         coachee = await uow.coachees.get(principal.person_id())
-        if coachee is None or coachee.coach_id != coach_id:
-            raise not_found("coach", coach_id)
+        callers_coach = None if coachee is None else coachee.coach_id
+        # Decided before the coach is read (and perhaps locked).
+        refuse_not_own_coach(principal, coach_id, callers_coach)
     coach = await uow.coaches.get(coach_id, for_update=for_update)
+    return coach_in_sight(principal, coach_id, coach, callers_coach)
+
+
+def refuse_not_own_coach(
+    principal: Principal, coach_id: uuid.UUID, callers_coach: uuid.UUID | None
+) -> None:
+    """A coachee sees only their own coach: `callers_coach`, as read (None if not found)."""
+    if principal.role is Role.COACHEE and callers_coach != coach_id:
+        raise not_found("coach", coach_id)
+
+
+def coach_in_sight(
+    principal: Principal, coach_id: uuid.UUID, coach: CoachT | None, callers_coach: uuid.UUID | None
+) -> CoachT:
+    """The coach (read with anything else) if the caller may see it, else 404.
+
+    Admins see every coach, a coach themself, a coachee their own coach: `callers_coach`, the
+    calling coachee's coach as read (None when the coachee was not found).
+    """
+    refuse_other_coach(principal, coach_id)
+    refuse_not_own_coach(principal, coach_id, callers_coach)
     if coach is None:
         raise not_found("coach", coach_id)
     return coach

@@ -18,6 +18,7 @@ from session_api.domain.availability import (
     validate_availability,
     window_instants,
 )
+from session_api.domain.booking import Ledger
 from session_api.domain.months import month_of, months_between
 from session_api.domain.quota import MonthUsage, ProgramWindow
 from session_api.errors import Forbidden, ValidationProblem
@@ -83,69 +84,76 @@ async def list_free_slots(
     step_minutes: int,
     coachee_id: uuid.UUID | None,
 ) -> FreeSlots:
-    """Bookable times of the coach on local days first_day..last_day, after now."""
+    """Bookable times of the coach on local days first_day..last_day, after now.
+
+    Two reads: the coach with the coachee and program (for a coachee caller, themself, whose
+    coach decides whether they see this one), then the open sessions and the coachee's counts.
+    """
     _ensure_range(first_day, last_day)
     now = ctx.now()
+    access.refuse_other_coach(principal, coach_id)
+    by_coachee = principal.role is Role.COACHEE
     async with ctx.reading() as uow:
-        coach = await access.visible_coach(uow, principal, coach_id)
-        coachee = program = None
+        found = await uow.bookings.coach_with_coachee(
+            coach_id, principal.person_id() if by_coachee else coachee_id
+        )
+        person = None if found is None else found.coachee
+        coach = access.coach_in_sight(
+            principal, coach_id, found, None if person is None else person.coach_id
+        )
+        coachee = None
         if coachee_id is not None:
-            coachee = await access.visible_coachee(uow, principal, coachee_id)
+            named = person if person is not None and person.coachee_id == coachee_id else None
+            coachee = access.coachee_in_sight(principal, coachee_id, named)
             if coachee.coach_id != coach_id:
                 raise access.not_found("coachee", coachee_id)
-            booking.ensure_active(coachee.name, coachee.status)
-            program = await uow.programs.get(coachee.program_id)
-            assert program is not None, "a coachee's program is a foreign key"
+            booking.ensure_active(coachee.coachee_name, coachee.coachee_status)
         last_day = min(last_day, LAST_SLOT_DAY)
         if last_day < first_day:
             return FreeSlots(slots=[], months=[])
-        zone = ZoneInfo(coach.timezone)
+        zone = ZoneInfo(coach.coach_timezone)
         range_start, range_end = _range_instants(first_day, last_day, zone)
         # Only slots starting after now are offered, so earlier sessions cannot block any.
         search_start = max(range_start, now)
-        busy = (
-            await uow.sessions.busy_intervals(
+        months: list[str] = []
+        if coachee is not None:
+            window = ProgramWindow.from_dates(coachee.starts_on, coachee.ends_on)
+            months = _months_of(window, search_start, range_end, ZoneInfo(coachee.coachee_timezone))
+        ledger = (
+            await uow.sessions.busy_ledger(
                 coach_id=coach_id,
                 coachee_id=coachee_id,
                 starts_at=search_start,
                 ends_at=range_end,
+                months=months,
             )
             if search_start < range_end
-            else []
+            else Ledger({}, [])
         )
-        usage: list[MonthUsage] = []
-        if coachee is not None and program is not None:
-            window = ProgramWindow.from_dates(program.starts_on, program.ends_on)
-            months = _months_of(window, search_start, range_end, ZoneInfo(coachee.timezone))
-            if months:
-                counts = await uow.sessions.usage_by_month(coachee.id, months[0], months[-1])
-                usage = [
-                    MonthUsage(month, program.sessions_per_month, counts.get(month, {}))
-                    for month in months
-                ]
     if duration_minutes is None:
         duration_minutes = (
-            program.session_minutes if program is not None else DEFAULT_DURATION_MINUTES
+            coachee.session_minutes if coachee is not None else DEFAULT_DURATION_MINUTES
         )
-    found = free_slots(
-        availability_from_json(coach.availability),
+    found_slots = free_slots(
+        coach.availability,
         zone,
         first_day,
         last_day,
         timedelta(minutes=duration_minutes),
         timedelta(minutes=step_minutes),
-        busy,
+        [(busy.starts_at, busy.ends_at) for busy in ledger.open_sessions],
         now + _TICK,
     )
-    if coachee is None or program is None:
+    if coachee is None:
         return FreeSlots(
-            slots=[FreeSlot(start, end, None, None) for start, end in found], months=[]
+            slots=[FreeSlot(start, end, None, None) for start, end in found_slots], months=[]
         )
+    usage = [ledger.usage(month, coachee.sessions_per_month) for month in months]
     flagged = booking.slot_months(
-        found,
-        coachee_timezone=coachee.timezone,
-        starts_on=program.starts_on,
-        ends_on=program.ends_on,
+        found_slots,
+        coachee_timezone=coachee.coachee_timezone,
+        starts_on=coachee.starts_on,
+        ends_on=coachee.ends_on,
         usage=usage,
     )
     slots = [FreeSlot(p.starts_at, p.ends_at, p.month, full) for p, full in flagged]

@@ -47,7 +47,7 @@ from session_api.db.repositories.events import (
     NewEvent,
     event_values,
 )
-from session_api.domain.availability import availability_from_text
+from session_api.domain.availability import Availability, availability_from_text
 from session_api.domain.booking import (
     MAX_SESSION_MINUTES,
     BookingFacts,
@@ -405,20 +405,20 @@ def _by_start(people: Sequence[Column[uuid.UUID]]) -> Select[*tuple[Any, ...]]:
 
 
 _OPEN_BETWEEN = _by_start(_COACH_AND_COACHEE)
-_BUSY_OF_COACH = _by_start((sessions.c.coach_id,))
 
 
 _FIRST_CONFLICT = _first_conflict(excluding=False)
 _FIRST_CONFLICT_EXCEPT = _first_conflict(excluding=True)
 
 
-def _ledger_of(first_conflict: Select[*tuple[Any, ...]]) -> CompoundSelect[*tuple[Any, ...]]:
-    """The first blocking session and the counts by month and status, in one statement.
+def _ledger_of(blocking_sessions: Select[*tuple[Any, ...]]) -> CompoundSelect[*tuple[Any, ...]]:
+    """The blocking sessions (the first one, for a write) and the counts by month and status,
+    in one statement.
 
-    A blocking row has no count; a count row has no session. Run after the lock, so both
-    halves see every committed write of the coachee and the coach.
+    A blocking row has no count; a count row has no session. A write runs it after the lock,
+    so both halves see every committed write of the coachee and the coach.
     """
-    blocking = first_conflict.subquery("blocking")
+    blocking = blocking_sessions.subquery("blocking")
     return union_all(
         select(
             blocking.c.id,
@@ -449,6 +449,20 @@ def _ledger_of(first_conflict: Select[*tuple[Any, ...]]) -> CompoundSelect[*tupl
 
 _LEDGER = ReadStatement(_ledger_of(_FIRST_CONFLICT), _LedgerRow)
 _LEDGER_EXCEPT = ReadStatement(_ledger_of(_FIRST_CONFLICT_EXCEPT), _LedgerRow)
+# Free slots: every open session of the coach (and the coachee) in the range, with the
+# coachee's counts by month; a read, nothing locked.
+_BUSY_LEDGER = ReadStatement(_ledger_of(_OPEN_BETWEEN), _LedgerRow)
+# The coach, and the coachee with this id (any coach's) with their program, nothing locked:
+# what free slots and its access rules need, in one read. The coachee's columns are null
+# when there is no such coachee; no row when there is no such coach.
+_COACH_WITH_COACHEE: ReadStatement[Any] = ReadStatement(
+    select(*_BOOKING_FACTS)
+    .select_from(coaches)
+    .outerjoin(coachees, coachees.c.id == bindparam("coachee_id"))
+    .outerjoin(programs, programs.c.id == coachees.c.program_id)
+    .where(coaches.c.id == bindparam("coach_id")),
+    _LockedBooking,
+)
 _USAGE = ReadStatement(
     select(sessions.c.status, func.count().label("n"))
     .where(
@@ -616,16 +630,29 @@ class SessionRepository(Repository):
         else:
             values["excluding"] = excluding
             rows = await _LEDGER_EXCEPT.in_transaction(self._connection, values)
-        counts: dict[str, dict[str, int]] = {}
-        open_sessions = []
-        for row in rows:
-            if row.n is None:
-                open_sessions.append(_blocking(row))
-            else:
-                assert row.month is not None
-                assert row.status is not None
-                counts.setdefault(row.month, {})[row.status] = row.n
-        return Ledger(counts, open_sessions)
+        return _ledger(rows)
+
+    async def busy_ledger(
+        self,
+        *,
+        coach_id: uuid.UUID,
+        coachee_id: uuid.UUID | None,
+        starts_at: datetime,
+        ends_at: datetime,
+        months: Sequence[str],
+    ) -> Ledger:
+        """Every open session of the coach (and the coachee) overlapping [starts_at, ends_at),
+        by start, and the coachee's counts by month and status in `months` (consecutive), in
+        one statement."""
+        values: dict[str, Any] = {
+            **_overlap_values(starts_at, ends_at),
+            "coach_id": coach_id,
+            "coachee_id": coachee_id,
+            # No months: a range no month is in ("" sorts before every YYYY-MM).
+            "first_month": months[0] if months else LAST_MONTH,
+            "last_month": months[-1] if months else "",
+        }
+        return _ledger(await _BUSY_LEDGER.all(self._connection, values))
 
     async def first_conflict(
         self,
@@ -649,24 +676,6 @@ class SessionRepository(Repository):
             result = await self._connection.execute(_FIRST_CONFLICT_EXCEPT, values)
         row = result.first()
         return None if row is None else _open_session(row)
-
-    async def busy_intervals(
-        self,
-        *,
-        coach_id: uuid.UUID,
-        coachee_id: uuid.UUID | None,
-        starts_at: datetime,
-        ends_at: datetime,
-    ) -> list[tuple[datetime, datetime]]:
-        """Open sessions of the coach (and the coachee) overlapping a range, as intervals."""
-        values = {**_overlap_values(starts_at, ends_at), "coach_id": coach_id}
-        query = _BUSY_OF_COACH
-        if coachee_id is not None:
-            values["coachee_id"] = coachee_id
-            query = _OPEN_BETWEEN
-        return [
-            (row.starts_at, row.ends_at) for row in await self._connection.execute(query, values)
-        ]
 
     async def open_between(
         self,
@@ -858,6 +867,30 @@ class BookingRepository(Repository):
         rows = await _LOCK_BOOKING.in_transaction(self._connection, {"coachee_id": coachee_id})
         return booking_facts(rows[0], coach_id=rows[0].coach_id) if rows else None
 
+    async def coach_with_coachee(
+        self, coach_id: uuid.UUID, coachee_id: uuid.UUID | None
+    ) -> CoachWithCoachee | None:
+        """The coach, with the booking facts of the coachee with this id if there is one
+        (whoever their coach is), in one read and nothing locked; None without the coach."""
+        values = {"coach_id": coach_id, "coachee_id": coachee_id}
+        row = await _COACH_WITH_COACHEE.one_or_none(self._connection, values)
+        if row is None:
+            return None
+        if row.coachee_id is None:
+            return CoachWithCoachee(row.coach_timezone, availability_from_text(row.availability))
+        facts = booking_facts(row, coach_id=row.coach_id)
+        return CoachWithCoachee(facts.coach_timezone, facts.availability, facts)
+
+
+@dataclass(frozen=True)
+class CoachWithCoachee:
+    """A coach's zone and availability, and a coachee's booking facts when one was found
+    (their `coach_id` is their own coach's, perhaps another)."""
+
+    coach_timezone: str
+    availability: Availability
+    coachee: BookingFacts | None = None
+
 
 def _prefixed(prefix: str, values: Mapping[str, Any]) -> dict[str, Any]:
     return {prefix + name: value for name, value in values.items()}
@@ -879,6 +912,26 @@ def booking_facts(row: Any, *, coach_id: uuid.UUID) -> BookingFacts:
         coach_timezone=row.coach_timezone,
         availability=availability_from_text(row.availability),
     )
+
+
+def _ledger(rows: Iterable[_LedgerRow]) -> Ledger:
+    """A ledger statement's rows: its blocking sessions, and its counts by month and status."""
+    counts: dict[str, dict[str, int]] = {}
+    open_sessions = []
+    for row in rows:
+        if row.n is None:
+            open_sessions.append(_blocking(row))
+        else:
+            assert row.month is not None
+            assert row.status is not None
+            counts.setdefault(row.month, {})[row.status] = row.n
+    # A union keeps no order: the blocking sessions are put in start order here.
+    open_sessions.sort(key=_by_starts_at)
+    return Ledger(counts, open_sessions)
+
+
+def _by_starts_at(session: OpenSession) -> datetime:
+    return session.starts_at
 
 
 def _open_session(row: AnyRow) -> OpenSession:
