@@ -18,7 +18,7 @@ from session_api.domain.availability import (
     validate_availability,
     window_instants,
 )
-from session_api.domain.booking import Ledger
+from session_api.domain.booking import FreeSlot, Ledger
 from session_api.domain.months import month_of, months_between
 from session_api.domain.quota import MonthUsage, ProgramWindow
 from session_api.errors import Forbidden, ValidationProblem
@@ -32,16 +32,6 @@ LAST_SLOT_DAY = date(9998, 12, 31)
 _WHOLE_DAY = Window(time(0), END_OF_DAY)
 _EARLIEST = datetime.min.replace(tzinfo=UTC)
 _TICK = timedelta(microseconds=1)
-
-
-@dataclass(frozen=True)
-class FreeSlot:
-    """A bookable [starts_at, ends_at); its month and fullness when asked for a coachee."""
-
-    starts_at: datetime
-    ends_at: datetime
-    month: str | None
-    month_full: bool | None
 
 
 @dataclass(frozen=True)
@@ -149,14 +139,13 @@ async def list_free_slots(
             slots=[FreeSlot(start, end, None, None) for start, end in found_slots], months=[]
         )
     usage = [ledger.usage(month, coachee.sessions_per_month) for month in months]
-    flagged = booking.slot_months(
+    slots = booking.slot_months(
         found_slots,
         coachee_timezone=coachee.coachee_timezone,
         starts_on=coachee.starts_on,
         ends_on=coachee.ends_on,
         usage=usage,
     )
-    slots = [FreeSlot(p.starts_at, p.ends_at, p.month, full) for p, full in flagged]
     return FreeSlots(slots=slots, months=usage)
 
 
