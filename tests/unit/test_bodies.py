@@ -12,6 +12,11 @@ import pytest
 from asyncpg.pgproto import pgproto
 
 from session_api.api.bodies import json_answer
+from session_api.api.schemas.availability import (
+    FreeSlotsRead,
+    free_slot_fields,
+    month_quota_fields,
+)
 from session_api.api.schemas.common import ItemList, Page
 from session_api.api.schemas.sessions import (
     DefaultSlotRead,
@@ -23,6 +28,7 @@ from session_api.api.schemas.sessions import (
 )
 from session_api.api.schemas.views import CoacheeSessionRead, coachee_session_fields
 from session_api.db.repositories.sessions import NumberedSession
+from session_api.domain.booking import FreeSlot
 from session_api.domain.quota import DefaultSlot, MonthUsage
 
 STARTS = datetime(2026, 12, 3, 9, 30, tzinfo=UTC)
@@ -116,3 +122,34 @@ def test_a_default_slot_written_once_is_the_models_json() -> None:
         == DefaultSlotRead(**default_slot_fields(slot)).model_dump_json().encode()
     )
     assert json.loads(bytes(answer.body))["label"] == "Session 2 of 3"
+
+
+@pytest.mark.parametrize("month", ["2026-12", None])
+def test_free_slots_written_once_are_the_models_json(month: str | None) -> None:
+    # As the free slots are found: instants in `datetime.UTC`, a second one across a change.
+    slots = [
+        FreeSlot(STARTS, STARTS + timedelta(hours=1), month, None if month is None else True),
+        FreeSlot(
+            datetime.fromtimestamp(1_792_890_000, UTC),
+            datetime.fromtimestamp(1_792_893_600, UTC),
+            month,
+            None if month is None else False,
+        ),
+    ]
+    usages = [MonthUsage("2026-12", 2, {"scheduled": 1, "late_cancelled": 1, "cancelled": 3})]
+    months = usages if month is not None else []
+
+    answer = json_answer(
+        {
+            "items": [free_slot_fields(slot) for slot in slots],
+            "months": [month_quota_fields(usage) for usage in months],
+        }
+    )
+    model = FreeSlotsRead.model_validate(
+        {
+            "items": [free_slot_fields(slot) for slot in slots],
+            "months": [month_quota_fields(usage) for usage in months],
+        }
+    )
+
+    assert bytes(answer.body) == model.model_dump_json().encode()

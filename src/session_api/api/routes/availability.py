@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Query
+from fastapi import Query, Response
 
+from session_api.api.bodies import json_answer
 from session_api.api.deps import CallerDep
 from session_api.api.problems import problems
 from session_api.api.routing import ResourceRouter
@@ -14,9 +15,9 @@ from session_api.api.schemas.availability import (
     AvailabilityBody,
     AvailabilityRead,
     CalendarDate,
-    FreeSlotRead,
     FreeSlotsRead,
-    MonthQuotaRead,
+    free_slot_fields,
+    month_quota_fields,
 )
 from session_api.domain.availability import availability_from_json, availability_to_json
 from session_api.domain.booking import MAX_SESSION_MINUTES, MIN_SESSION_MINUTES
@@ -106,7 +107,12 @@ async def put_availability(
     return AvailabilityRead.model_validate(availability_to_json(stored))
 
 
-@router.get("/{coach_id}/free-slots", responses=problems(404, 409), description=LIST_FREE_SLOTS)
+@router.get(
+    "/{coach_id}/free-slots",
+    responses=problems(404, 409),
+    description=LIST_FREE_SLOTS,
+    response_model=FreeSlotsRead,
+)
 async def list_free_slots(
     coach_id: str,
     caller: CallerDep,
@@ -131,7 +137,7 @@ async def list_free_slots(
     step_minutes: Annotated[
         int, Query(ge=15, le=240, description="Minutes between slot starts, 15..240.")
     ] = 30,
-) -> FreeSlotsRead:
+) -> Response:
     """Bookable times of the coach, with the coachee's months when one is named."""
     found = await availability.list_free_slots(
         caller.ctx,
@@ -143,24 +149,10 @@ async def list_free_slots(
         step_minutes=step_minutes,
         coachee_id=coachee_id,
     )
-    return FreeSlotsRead(
-        items=[
-            FreeSlotRead(
-                starts_at=slot.starts_at,
-                ends_at=slot.ends_at,
-                month=slot.month,
-                month_full=slot.month_full,
-            )
-            for slot in found.slots
-        ],
-        months=[
-            MonthQuotaRead(
-                month=usage.month,
-                limit=usage.limit,
-                used=usage.used,
-                remaining=usage.remaining,
-                full=usage.full,
-            )
-            for usage in found.months
-        ],
+    # Written to JSON once: hundreds of slots as models cost more than finding them.
+    return json_answer(
+        {
+            "items": [free_slot_fields(slot) for slot in found.slots],
+            "months": [month_quota_fields(usage) for usage in found.months],
+        }
     )

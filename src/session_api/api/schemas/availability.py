@@ -12,6 +12,8 @@ from pydantic_core import PydanticCustomError
 
 from session_api.api.schemas.common import InputModel
 from session_api.domain.availability import MAX_OVERRIDES, MAX_WINDOWS_PER_DAY, WEEKDAYS
+from session_api.domain.booking import FreeSlot
+from session_api.domain.quota import MonthUsage
 
 # [0-9], not \d: \d also matches other scripts' digits.
 _START_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
@@ -139,6 +141,16 @@ class FreeSlotRead(BaseModel):
     month_full: bool | None
 
 
+def free_slot_fields(slot: FreeSlot) -> dict[str, object]:
+    """The fields of `FreeSlotRead` from a free slot, ready for JSON."""
+    return {
+        "starts_at": slot.starts_at,
+        "ends_at": slot.ends_at,
+        "month": slot.month,
+        "month_full": slot.month_full,
+    }
+
+
 class MonthQuotaRead(BaseModel):
     """One month of the coachee's allowance, in the coachee's time zone."""
 
@@ -147,6 +159,17 @@ class MonthQuotaRead(BaseModel):
     used: int
     remaining: int
     full: bool
+
+
+def month_quota_fields(usage: MonthUsage) -> dict[str, object]:
+    """The fields of `MonthQuotaRead` from a month's usage, ready for JSON."""
+    return {
+        "month": usage.month,
+        "limit": usage.limit,
+        "used": usage.used,
+        "remaining": usage.remaining,
+        "full": usage.full,
+    }
 
 
 class FreeSlotsRead(BaseModel):

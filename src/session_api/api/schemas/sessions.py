@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from session_api.api.schemas.availability import month_quota_fields
 from session_api.api.schemas.common import InputModel, Instant, LongText
 from session_api.db.repositories.sessions import NumberedSession
 from session_api.domain.booking import MAX_OCCURRENCES, MAX_SESSION_MINUTES, MIN_SESSION_MINUTES
@@ -186,14 +187,7 @@ class MonthUsageRead(BaseModel):
 
 def month_usage_fields(usage: MonthUsage) -> dict[str, object]:
     """The fields of `MonthUsageRead` from a month's usage, ready for JSON."""
-    return {
-        "month": usage.month,
-        "limit": usage.limit,
-        "used": usage.used,
-        "remaining": usage.remaining,
-        "full": usage.full,
-        **usage.as_counts(),
-    }
+    return {**month_quota_fields(usage), **usage.as_counts()}
 
 
 class DefaultSlotRead(BaseModel):
