@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from session_api.domain import quota
 from session_api.domain.availability import Availability, fits
-from session_api.domain.months import month_of
+from session_api.domain.months import month_of, month_of_date
 from session_api.domain.quota import MonthUsage, SessionAction, SessionStatus
 from session_api.errors import (
     CoacheeInactive,
@@ -315,11 +315,18 @@ def slot_months(
     """
     zone = ZoneInfo(coachee_timezone)
     full = {month.month: month.full for month in usage}
+    # A range lists hundreds of slots, a few local days' worth each: each slot's local date
+    # is worked out once (`month_of`'s reading, kept for the program's check), its month
+    # once per date.
+    month_of_day: dict[date, str] = {}
     flagged = []
     for starts_at, ends_at in slots:
-        place = Placement(starts_at, ends_at, month_of(starts_at, zone))
-        if _outside_program(starts_on, ends_on, zone, place) is None:
-            flagged.append(FreeSlot(starts_at, ends_at, place.month, full[place.month]))
+        day = starts_at.astimezone(zone).date()
+        if _outside_program(starts_on, ends_on, zone, day, ends_at) is None:
+            month = month_of_day.get(day)
+            if month is None:
+                month = month_of_day[day] = month_of_date(day)
+            flagged.append(FreeSlot(starts_at, ends_at, month, full[month]))
     return flagged
 
 
@@ -354,19 +361,21 @@ def _local_instant(day: date, wall_clock: time, zone: ZoneInfo) -> datetime | st
 
 def _ensure_in_program(facts: BookingFacts, place: Placement) -> None:
     """The session's local dates, in the coachee's zone, lie within the program's dates."""
-    refusal = _outside_program(
-        facts.starts_on, facts.ends_on, ZoneInfo(facts.coachee_timezone), place
-    )
+    zone = ZoneInfo(facts.coachee_timezone)
+    first_day = place.starts_at.astimezone(zone).date()
+    refusal = _outside_program(facts.starts_on, facts.ends_on, zone, first_day, place.ends_at)
     if refusal is not None:
         raise refusal
 
 
 def _outside_program(
-    starts_on: date | None, ends_on: date | None, zone: ZoneInfo, place: Placement
+    starts_on: date | None, ends_on: date | None, zone: ZoneInfo, first_day: date, ends_at: datetime
 ) -> OutsideProgram | None:
-    # Each local date is worked out only when the program has that bound: free slots ask
-    # for hundreds of slots, mostly of programs with no end.
-    if starts_on is not None and (first_day := place.starts_at.astimezone(zone).date()) < starts_on:
+    """Why a session on local dates `first_day` (its start's) to its end's, in the coachee's
+    zone, lies outside the program's dates; None when it does not."""
+    # The last date is worked out only for a program with an end: free slots ask for
+    # hundreds of slots, mostly of programs with none.
+    if starts_on is not None and first_day < starts_on:
         return OutsideProgram(
             f"The program starts on {starts_on.isoformat()}; the session would be on "
             f"{first_day.isoformat()}.",
@@ -375,8 +384,7 @@ def _outside_program(
         )
     if (
         ends_on is not None
-        and (last_day := (place.ends_at - timedelta(microseconds=1)).astimezone(zone).date())
-        > ends_on
+        and (last_day := (ends_at - timedelta(microseconds=1)).astimezone(zone).date()) > ends_on
     ):
         return OutsideProgram(
             f"The program ends on {ends_on.isoformat()}; the session would be on "
