@@ -924,6 +924,83 @@ async def test_who_may_ask_for_which_coachee(client: httpx.AsyncClient, factory:
     assert unknown.status_code == 404
 
 
+async def test_which_refusal_a_caller_gets_first(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    coach, other_coach = await factory.coach(), await factory.coach()
+    coachee = await factory.coachee(coach=coach)
+    sibling = await factory.coachee(coach=coach)
+    stranger = await factory.coachee(coach=other_coach)
+    paused = await factory.coachee(coach=coach)
+    paused_stranger = await factory.coachee(coach=other_coach)
+    for person in (paused, paused_stranger):
+        response = await client.patch(
+            f"/v1/coachees/{person['id']}", json={"status": "paused"}, headers=auth()
+        )
+        assert response.status_code == 200, response.text
+    nobody = {"id": str(uuid.uuid4())}
+    day = {"from_": "2026-12-01", "to": "2026-12-01"}
+
+    cases = [
+        # The coach is decided first: another coach, or a coachee's coach that is not theirs.
+        (as_coach(other_coach), coach, coachee["id"], "coach"),
+        (as_coachee(stranger), coach, stranger["id"], "coach"),
+        (as_coachee(stranger), coach, coachee["id"], "coach"),
+        (as_coachee(coachee), other_coach, coachee["id"], "coach"),
+        (auth(), nobody, coachee["id"], "coach"),
+        (auth(), nobody, paused["id"], "coach"),
+        (as_coachee(coachee), nobody, None, "coach"),
+        (as_coachee(nobody), coach, None, "coach"),
+        # Then the coachee: unknown, not in sight, or another coach's, before being inactive.
+        (auth(), coach, nobody["id"], "coachee"),
+        (auth(), coach, stranger["id"], "coachee"),
+        (auth(), coach, paused_stranger["id"], "coachee"),
+        (as_coach(coach), coach, stranger["id"], "coachee"),
+        (as_coachee(coachee), coach, sibling["id"], "coachee"),
+        (as_coachee(coachee), coach, paused["id"], "coachee"),
+    ]
+    for headers, whose, coachee_id, kind in cases:
+        params = {**day, **({"coachee_id": coachee_id} if coachee_id else {})}
+        response = await free_slots(client, whose, headers, **params)
+        assert response.status_code == 404, (kind, whose, coachee_id, response.text)
+        assert response.json()["detail"].startswith(f"No {kind} with id "), response.text
+
+    for headers in (auth(), as_coach(coach), as_coachee(paused)):
+        response = await free_slots(client, coach, headers, coachee_id=paused["id"], **day)
+        assert (response.status_code, response.json()["code"]) == (409, "coachee_inactive")
+    # An inactive coachee still sees their coach's own free slots.
+    assert (await free_slots(client, coach, as_coachee(paused), **day)).status_code == 200
+
+
+async def test_slots_stay_within_the_programs_dates_in_the_coachees_zone(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    program = await factory.program(starts_on="2026-12-02", ends_on="2026-12-02")
+    coach = await factory.coach(timezone="UTC")
+    coachee = await factory.coachee(program=program, coach=coach, timezone="America/Los_Angeles")
+    await set_availability(
+        client,
+        coach,
+        {"weekly": [{"weekday": d, "start": "07:00", "end": "09:00"} for d in WEEKDAYS]},
+    )
+
+    response = await free_slots(
+        client, coach, from_="2026-12-01", to="2026-12-03", coachee_id=coachee["id"]
+    )
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    # 07:00-09:00 UTC is 23:00-01:00 in Los Angeles: only a slot starting on 2 December there
+    # (08:00 UTC on the 2nd) and one ending by its midnight (07:00 UTC on the 3rd) are in.
+    assert [(i["starts_at"], i["month"], i["month_full"]) for i in body["items"]] == [
+        ("2026-12-02T08:00:00Z", "2026-12", False),
+        ("2026-12-03T07:00:00Z", "2026-12", False),
+    ]
+    assert body["months"] == [
+        {"month": "2026-12", "limit": 2, "used": 0, "remaining": 2, "full": False}
+    ]
+
+
 async def test_statements_do_not_grow_with_the_range(
     client: httpx.AsyncClient, factory: Factory, engine: AsyncEngine
 ) -> None:
