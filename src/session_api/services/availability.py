@@ -88,9 +88,8 @@ async def list_free_slots(
             coach_id, principal.person_id() if by_coachee else coachee_id
         )
         person = None if found is None else found.coachee
-        coach = access.coach_in_sight(
-            principal, coach_id, found, None if person is None else person.coach_id
-        )
+        callers_coach = person.coach_id if by_coachee and person is not None else None
+        coach = access.coach_in_sight(principal, coach_id, found, callers_coach)
         coachee = None
         if coachee_id is not None:
             named = person if person is not None and person.coachee_id == coachee_id else None

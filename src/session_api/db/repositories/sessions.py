@@ -453,8 +453,9 @@ _LEDGER_EXCEPT = ReadStatement(_ledger_of(_FIRST_CONFLICT_EXCEPT), _LedgerRow)
 # coachee's counts by month; a read, nothing locked.
 _BUSY_LEDGER = ReadStatement(_ledger_of(_OPEN_BETWEEN), _LedgerRow)
 # The coach, and the coachee with this id (any coach's) with their program, nothing locked:
-# what free slots and its access rules need, in one read. The coachee's columns are null
-# when there is no such coachee; no row when there is no such coach.
+# what free slots and its access rules need, in one read, as the lock's rows (the booking
+# facts with the availability as stored). The coachee's columns are null when there is no
+# such coachee; no row when there is no such coach.
 _COACH_WITH_COACHEE: ReadStatement[Any] = ReadStatement(
     select(*_BOOKING_FACTS)
     .select_from(coaches)
