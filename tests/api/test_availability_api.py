@@ -1032,3 +1032,11 @@ async def test_statements_do_not_grow_with_the_range(
     # The coach with the coachee (the caller) and the program, then the busy sessions with
     # the monthly usage: two whatever the range.
     assert counts == [2, 2]
+    # Two as well for an admin naming the coachee, and for the coach's own slots.
+    for headers, named in ((auth(), {"coachee_id": coachee["id"]}), (as_coach(coach), {})):
+        with counting_statements(engine) as statements:
+            response = await free_slots(
+                client, coach, headers, from_="2026-11-24", to="2026-12-07", **named
+            )
+        assert response.status_code == 200, response.text
+        assert len(statements) == 2, statements
