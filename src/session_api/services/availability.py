@@ -100,9 +100,16 @@ async def list_free_slots(
         last_day = min(last_day, LAST_SLOT_DAY)
         if last_day < first_day:
             return FreeSlots(slots=[], months=[])
+        if duration_minutes is None:
+            duration_minutes = (
+                coachee.session_minutes if coachee is not None else DEFAULT_DURATION_MINUTES
+            )
+        duration = timedelta(minutes=duration_minutes)
         zone = ZoneInfo(coach.coach_timezone)
         range_start, range_end = _range_instants(first_day, last_day, zone)
-        # Only slots starting after now are offered, so earlier sessions cannot block any.
+        # Only slots starting after now are offered, so earlier sessions cannot block any; a
+        # slot starting on the last day may run on into a touching window of the next, so
+        # sessions up to its end can.
         search_start = max(range_start, now)
         months: list[str] = []
         if coachee is not None:
@@ -113,22 +120,18 @@ async def list_free_slots(
                 coach_id=coach_id,
                 coachee_id=coachee_id,
                 starts_at=search_start,
-                ends_at=range_end,
+                ends_at=range_end + duration,
                 months=months,
             )
             if search_start < range_end
             else Ledger({}, [])
-        )
-    if duration_minutes is None:
-        duration_minutes = (
-            coachee.session_minutes if coachee is not None else DEFAULT_DURATION_MINUTES
         )
     found_slots = free_slots(
         coach.availability,
         zone,
         first_day,
         last_day,
-        timedelta(minutes=duration_minutes),
+        duration,
         timedelta(minutes=step_minutes),
         [(busy.starts_at, busy.ends_at) for busy in ledger.open_sessions],
         now + _TICK,
