@@ -209,27 +209,35 @@ async def test_moving_to_the_same_time_changes_nothing(
     assert await outbox_size(engine) == written + 1
 
 
+# Monday evening until midnight and Tuesday's first hours, in the coach's zone: one window.
+EVENING_AND_NIGHT = [
+    {"weekday": "monday", "start": "22:00", "end": "24:00"},
+    {"weekday": "tuesday", "start": "00:00", "end": "02:00"},
+]
+
+
+async def hour_slots_on(client: httpx.AsyncClient, coachee: Json, day: str) -> list[str]:
+    """The starts of the coachee's coach's free hour-long slots on one day, as the coachee."""
+    slots = await client.get(
+        f"/v1/coaches/{coachee['coach']['id']}/free-slots",
+        params={"from": day, "to": day, "duration_minutes": 60},
+        headers=as_coachee(coachee),
+    )
+    assert slots.status_code == 200, slots.text
+    return [slot["starts_at"] for slot in slots.json()["items"]]
+
+
 async def test_windows_touching_at_midnight_form_one_window(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    evening_and_night = [
-        {"weekday": "monday", "start": "22:00", "end": "24:00"},
-        {"weekday": "tuesday", "start": "00:00", "end": "02:00"},
-    ]
     coachee = await coachee_of(
         client,
         factory,
         timezone="Asia/Tokyo",
         coach_timezone="Europe/Berlin",
-        weekly=evening_and_night,
+        weekly=EVENING_AND_NIGHT,
     )
-    slots = await client.get(
-        f"/v1/coaches/{coachee['coach']['id']}/free-slots",
-        params={"from": "2026-11-23", "to": "2026-11-23", "duration_minutes": 60},
-        headers=as_coachee(coachee),
-    )
-    assert slots.status_code == 200, slots.text
-    assert [slot["starts_at"] for slot in slots.json()["items"]] == [
+    assert await hour_slots_on(client, coachee, "2026-11-23") == [
         "2026-11-23T21:00:00Z",
         "2026-11-23T21:30:00Z",
         "2026-11-23T22:00:00Z",
@@ -244,24 +252,13 @@ async def test_windows_touching_at_midnight_form_one_window(
 async def test_a_slot_running_past_the_last_day_is_clear_of_the_next_days_sessions(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:
-    evening_and_night = [
-        {"weekday": "monday", "start": "22:00", "end": "24:00"},
-        {"weekday": "tuesday", "start": "00:00", "end": "02:00"},
-    ]
-    coachee = await coachee_of(client, factory, weekly=evening_and_night)
-    # Tuesday 00:00-01:00 in Berlin: after the range asked for, but Monday's 23:30 slot of an
+    coachee = await coachee_of(client, factory, weekly=EVENING_AND_NIGHT)
+    # Tuesday 00:00-01:00 in Berlin: after the day asked for, but Monday's 23:30 slot of an
     # hour would run into it.
     after_midnight = await book(client, coachee, "2026-11-24T00:00:00+01:00", duration_minutes=60)
     assert after_midnight.status_code == 201, after_midnight.text
 
-    slots = await client.get(
-        f"/v1/coaches/{coachee['coach']['id']}/free-slots",
-        params={"from": "2026-11-23", "to": "2026-11-23", "duration_minutes": 60},
-        headers=as_coachee(coachee),
-    )
-
-    assert slots.status_code == 200, slots.text
-    assert [slot["starts_at"] for slot in slots.json()["items"]] == [
+    assert await hour_slots_on(client, coachee, "2026-11-23") == [
         "2026-11-23T21:00:00Z",
         "2026-11-23T21:30:00Z",
         "2026-11-23T22:00:00Z",
